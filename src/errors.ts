@@ -1,0 +1,141 @@
+/**
+ * Linux errno numbers and their names, for the errors a daemon can meet while
+ * talking to its service manager. Numbers are the same on x86-64 and aarch64.
+ */
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  17: "EEXIST",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  28: "ENOSPC",
+  32: "EPIPE",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  40: "ELOOP",
+  88: "ENOTSOCK",
+  90: "EMSGSIZE",
+  91: "EPROTOTYPE",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  104: "ECONNRESET",
+  105: "ENOBUFS",
+  107: "ENOTCONN",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+};
+
+/**
+ * The name of a Linux errno number, such as `"EAGAIN"` for 11.
+ *
+ * @param errno a positive errno number
+ * @returns the symbolic name, or `"E<number>"` for a number not in the table
+ *
+ * @example Name an errno
+ * ```ts
+ * import { errnoName } from "@systemd-js/daemon";
+ * console.log(errnoName(111)); // "ECONNREFUSED"
+ * ```
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/** The errno number for a name in the table, or 0 when unknown. */
+export function errnoNumber(name: string): number {
+  for (const [number, known] of Object.entries(ERRNO_NAMES)) {
+    if (known === name) return Number(number);
+  }
+  return 0;
+}
+
+/** Options for {@linkcode SystemdError}. */
+export interface SystemdErrorOptions {
+  /** The errno name, such as `"ECONNREFUSED"`. */
+  readonly code: string;
+  /** The errno number (0 when the failure has no errno, such as a timeout in JavaScript). */
+  readonly errno: number;
+  /** The system call or step that failed, such as `"sendmsg"`. */
+  readonly syscall: string;
+  /** The underlying error, if any. */
+  readonly cause?: unknown;
+}
+
+/**
+ * The one error class of this module: a failure of the operating system, or of
+ * the service manager to answer, while talking to systemd. Bad arguments throw
+ * `TypeError` or `RangeError` instead.
+ *
+ * @example Tell a refused connection from other failures
+ * ```ts
+ * import { ready, SystemdError } from "@systemd-js/daemon";
+ * try {
+ *   await ready();
+ * } catch (error) {
+ *   if (error instanceof SystemdError && error.code === "ECONNREFUSED") {
+ *     console.error("the service manager is gone");
+ *   } else {
+ *     throw error;
+ *   }
+ * }
+ * ```
+ */
+export class SystemdError extends Error {
+  /** The errno name, such as `"ECONNREFUSED"`. */
+  readonly code: string;
+  /** The errno number, or 0 when the failure has none. */
+  readonly errno: number;
+  /** The system call or step that failed, such as `"sendmsg"`. */
+  readonly syscall: string;
+
+  /**
+   * @param message what failed, in sentence case, values quoted, no period
+   * @param options the errno, its name, the failing call and the cause
+   */
+  constructor(message: string, options: SystemdErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "SystemdError";
+    this.code = options.code;
+    this.errno = options.errno;
+    this.syscall = options.syscall;
+  }
+
+  /**
+   * Builds the error for a failed system call from its errno number.
+   *
+   * @param syscall the call that failed, such as `"sendmsg"`
+   * @param errno the positive errno it reported
+   * @param what what was being done, such as `'Sending to "/run/systemd/notify"'`
+   * @returns the error, with a message like `sendmsg failed: ECONNREFUSED (111)`
+   *
+   * @example Wrap an errno
+   * ```ts
+   * import { SystemdError } from "@systemd-js/daemon";
+   * const error = SystemdError.fromErrno("fcntl", 9, "Setting FD_CLOEXEC on fd 3");
+   * console.log(error.code); // "EBADF"
+   * ```
+   */
+  static fromErrno(syscall: string, errno: number, what?: string): SystemdError {
+    const code = errnoName(errno);
+    const prefix = what === undefined ? "" : `${what}: `;
+    return new SystemdError(`${prefix}${syscall} failed with ${code} (${errno})`, {
+      code,
+      errno,
+      syscall,
+    });
+  }
+}

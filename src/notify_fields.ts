@@ -1,0 +1,348 @@
+/**
+ * The typed fields of a notification, and the one pure encoder that turns them
+ * into the text systemd reads. The service manager drops a malformed message
+ * silently, so everything it would drop is refused here with a `TypeError` or
+ * `RangeError` before anything is sent.
+ *
+ * @module
+ */
+
+/** Who may send notifications for the service (`NOTIFYACCESS=`, systemd 254 and later). */
+export type NotifyAccess = "none" | "main" | "exec" | "all";
+
+/**
+ * The fields of one notification, as documented in
+ * [sd_notify(3)](https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html).
+ * Flags are sent when `true` and left out otherwise. Custom fields start with `X_`.
+ */
+export interface NotifyFields {
+  /** `READY=1`: start-up (or a reload) is finished. */
+  ready?: boolean;
+  /**
+   * `RELOADING=1`, sent with `MONOTONIC_USEC=` read from CLOCK_MONOTONIC, as
+   * `Type=notify-reload` requires. Send `ready` when the reload is done.
+   */
+  reloading?: boolean;
+  /** `STOPPING=1`: the service is shutting down. Wins over a later `ready`/`reloading`. */
+  stopping?: boolean;
+  /** `STATUS=`: one line of free-form UTF-8 text shown by `systemctl status`. */
+  status?: string;
+  /** `ERRNO=`: the errno-style error the service failed with (a non-negative integer). */
+  errno?: number;
+  /** `BUSERROR=`: the D-Bus error name the service failed with, such as `org.example.Failed`. */
+  busError?: string;
+  /** `EXIT_STATUS=`: the exit status the service will report (0–255). */
+  exitStatus?: number;
+  /** `MAINPID=`: the pid of the service's main process, when it is not the sender. */
+  mainPid?: number;
+  /** `EXTEND_TIMEOUT_USEC=`: ask for this many more microseconds to start, reload or stop. */
+  extendTimeoutUsec?: number | bigint;
+  /** `WATCHDOG=1` (true) or `WATCHDOG=trigger` (fail the watchdog now). */
+  watchdog?: boolean | "trigger";
+  /** `WATCHDOG_USEC=`: change the watchdog interval to this many microseconds. */
+  watchdogUsec?: number | bigint;
+  /** `FDSTORE=1`: store the descriptors passed in `NotifyOptions.fds`. */
+  fdStore?: boolean;
+  /** `FDSTOREREMOVE=1`: remove the stored descriptors named by `fdName`. */
+  fdStoreRemove?: boolean;
+  /** `FDNAME=`: the name of the descriptors stored or removed (≤ 255 printable ASCII, no `:`). */
+  fdName?: string;
+  /** `FDPOLL=0` when false: the manager must not watch the stored descriptors for errors. */
+  fdPoll?: boolean;
+  /** `NOTIFYACCESS=`: change who may send notifications. */
+  notifyAccess?: NotifyAccess;
+  /** Custom fields such as `X_BUILD`, passed through as `X_BUILD=value`. */
+  [custom: `X_${string}`]: string | undefined;
+}
+
+/** The largest datagram the service manager accepts. */
+export const MAX_MESSAGE_BYTES = 4096;
+/** The most descriptors one message may carry (`SCM_MAX_FD` is 253). */
+export const MAX_FDS = 253;
+
+/** Checks and writes one value; null leaves the field out (a false flag). */
+type Encoder = (field: string, value: unknown) => string | null;
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function flag(field: string, value: unknown): string | null {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Notify field "${field}" must be a boolean, got ${describe(value)}`);
+  }
+  return value ? "1" : null;
+}
+
+/** A single line of text: no newline (it would start a new assignment) and no NUL. */
+function line(field: string, value: unknown): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`Notify field "${field}" must be a string, got ${describe(value)}`);
+  }
+  if (/[\n\0]/.test(value)) {
+    throw new TypeError(
+      `Notify field "${field}" must not contain a newline or NUL: ${JSON.stringify(value)}`,
+    );
+  }
+  if (!value.isWellFormed()) {
+    throw new TypeError(
+      `Notify field "${field}" must be valid Unicode (it has a lone surrogate): ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+function integer(min: number, max: number): Encoder {
+  return (field, value) => {
+    if (typeof value !== "number" || !Number.isInteger(value)) {
+      throw new TypeError(`Notify field "${field}" must be an integer, got ${describe(value)}`);
+    }
+    if (value < min || value > max) {
+      throw new RangeError(
+        `Notify field "${field}" must be between ${min} and ${max}, got ${value}`,
+      );
+    }
+    return String(value);
+  };
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** A microsecond count: a safe non-negative integer or a bigint below 2^64. */
+function microseconds(min: bigint): Encoder {
+  return (field, value) => {
+    let big: bigint;
+    if (typeof value === "bigint") {
+      big = value;
+    } else if (typeof value === "number" && Number.isSafeInteger(value)) {
+      big = BigInt(value);
+    } else {
+      throw new TypeError(
+        `Notify field "${field}" must be a safe integer or a bigint of microseconds, got ${
+          describe(value)
+        }`,
+      );
+    }
+    if (big < min || big >= UINT64_MAX) {
+      throw new RangeError(
+        `Notify field "${field}" must be between ${min} and ${UINT64_MAX - 1n}, got ${big}`,
+      );
+    }
+    return String(big);
+  };
+}
+
+const BUS_ERROR = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+function busError(field: string, value: unknown): string {
+  const text = line(field, value);
+  if (text.length > 255 || !BUS_ERROR.test(text)) {
+    throw new TypeError(
+      `Notify field "${field}" must be a D-Bus error name such as "org.example.Error.Failed", got ${
+        JSON.stringify(text)
+      }`,
+    );
+  }
+  return text;
+}
+
+/** printable ASCII without `:`, 1–255 characters, as systemd's fdname_is_valid() wants. */
+const FD_NAME = /^[\x20-\x39\x3b-\x7e]{1,255}$/;
+
+/**
+ * Checks a file descriptor name for the fd store (`FDNAME=`).
+ *
+ * @param name the name to check
+ * @returns the name
+ * @throws {TypeError} when it is empty, longer than 255 characters, or has a
+ *   character other than printable ASCII, or a `:`
+ */
+export function checkFdName(name: unknown): string {
+  if (typeof name !== "string" || !FD_NAME.test(name)) {
+    throw new TypeError(
+      `File descriptor name must be 1 to 255 printable ASCII characters without ":", got ${
+        describe(name)
+      }`,
+    );
+  }
+  return name;
+}
+
+function watchdog(field: string, value: unknown): string | null {
+  if (value === "trigger") return "trigger";
+  return flag(field, value);
+}
+
+const NOTIFY_ACCESS: readonly string[] = ["none", "main", "exec", "all"];
+
+function notifyAccess(field: string, value: unknown): string {
+  if (typeof value !== "string" || !NOTIFY_ACCESS.includes(value)) {
+    throw new TypeError(
+      `Notify field "${field}" must be one of "none", "main", "exec", "all", got ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Every known field: its property, the variable it becomes and how its value is
+ * checked and written. Order is the order on the wire.
+ */
+const FIELDS: readonly (readonly [keyof NotifyFields, string, Encoder])[] = [
+  ["mainPid", "MAINPID", integer(1, 2 ** 31 - 1)],
+  ["notifyAccess", "NOTIFYACCESS", notifyAccess],
+  ["stopping", "STOPPING", flag],
+  ["reloading", "RELOADING", flag],
+  ["ready", "READY", flag],
+  ["status", "STATUS", line],
+  ["errno", "ERRNO", integer(0, 2 ** 31 - 1)],
+  ["busError", "BUSERROR", busError],
+  ["exitStatus", "EXIT_STATUS", integer(0, 255)],
+  ["extendTimeoutUsec", "EXTEND_TIMEOUT_USEC", microseconds(0n)],
+  ["watchdog", "WATCHDOG", watchdog],
+  ["watchdogUsec", "WATCHDOG_USEC", microseconds(1n)],
+  ["fdStore", "FDSTORE", flag],
+  ["fdStoreRemove", "FDSTOREREMOVE", flag],
+  ["fdName", "FDNAME", (_field, value) => checkFdName(value)],
+  ["fdPoll", "FDPOLL", (field, value) => flag(field, value) === null ? "0" : null],
+];
+
+const KNOWN = new Set<string>(FIELDS.map(([property]) => property));
+const CUSTOM_KEY = /^X_[A-Z0-9_]+$/;
+
+/** What the encoder needs from outside: the clock, read only for `reloading`. */
+export interface EncodeContext {
+  /** CLOCK_MONOTONIC in microseconds. */
+  monotonicUsec(): bigint;
+  /** How many descriptors travel with the message. */
+  readonly fdCount: number;
+}
+
+/**
+ * Encodes typed fields into the newline-separated assignments systemd reads.
+ *
+ * @param fields the fields to send
+ * @param context the clock (for `RELOADING=1`) and the number of descriptors sent along
+ * @returns the message text, such as `"READY=1\nSTATUS=Listening"`
+ * @throws {TypeError} for an unknown field, a value of the wrong type, a newline
+ *   or NUL inside a value, contradictory flags, or descriptors without `fdStore`
+ * @throws {RangeError} for a number out of range or a message over 4096 bytes
+ *
+ * @example Encode readiness with a status line
+ * ```ts
+ * import { encodeNotifyFields } from "@systemd-js/daemon";
+ * const text = encodeNotifyFields(
+ *   { ready: true, status: "Listening on :8080" },
+ *   { monotonicUsec: () => 0n, fdCount: 0 },
+ * );
+ * console.log(text); // "READY=1\nSTATUS=Listening on :8080"
+ * ```
+ */
+export function encodeNotifyFields(fields: NotifyFields, context: EncodeContext): string {
+  if (typeof fields !== "object" || fields === null) {
+    throw new TypeError(`Notify fields must be an object, got ${describe(fields)}`);
+  }
+  const lines: string[] = [];
+  for (const [property, variable, encode] of FIELDS) {
+    const value = fields[property];
+    if (value === undefined) continue;
+    const text = encode(property, value);
+    if (text === null) continue;
+    lines.push(`${variable}=${text}`);
+    if (property === "reloading") {
+      lines.push(`MONOTONIC_USEC=${context.monotonicUsec()}`);
+    }
+  }
+  for (const key of Object.keys(fields)) {
+    if (KNOWN.has(key)) continue;
+    if (!CUSTOM_KEY.test(key)) {
+      throw new TypeError(
+        `Unknown notify field "${key}": custom fields are named like "X_NAME" (A-Z, 0-9, _)`,
+      );
+    }
+    const value = fields[key as `X_${string}`];
+    if (value !== undefined) lines.push(`${key}=${line(key, value)}`);
+  }
+  checkCombination(fields, context.fdCount);
+  if (lines.length === 0) {
+    throw new TypeError("Notify fields must set at least one field");
+  }
+  return lines.join("\n");
+}
+
+function checkCombination(fields: NotifyFields, fdCount: number): void {
+  const { ready, reloading, stopping, fdStore, fdStoreRemove, fdName } = fields;
+  if (stopping === true && (ready === true || reloading === true)) {
+    throw new TypeError('Notify fields "stopping" and "ready"/"reloading" contradict each other');
+  }
+  if (ready === true && reloading === true) {
+    throw new TypeError(
+      'Notify fields "ready" and "reloading" contradict each other: send "ready" when the reload is done',
+    );
+  }
+  if (fdStoreRemove === true && fdName === undefined) {
+    throw new TypeError('Notify field "fdStoreRemove" needs "fdName" to say what to remove');
+  }
+  if (fdName !== undefined && fdStore !== true && fdStoreRemove !== true) {
+    throw new TypeError('Notify field "fdName" needs "fdStore" or "fdStoreRemove"');
+  }
+  if (fdStore === true && fdCount === 0) {
+    throw new TypeError('Notify field "fdStore" needs at least one descriptor in "fds"');
+  }
+  if (fdStore !== true && fdCount > 0) {
+    throw new TypeError(
+      'Descriptors can only be sent with "fdStore": the service manager closes any others',
+    );
+  }
+  if (fdStore === true && fdStoreRemove === true) {
+    throw new TypeError('Notify fields "fdStore" and "fdStoreRemove" contradict each other');
+  }
+}
+
+const RAW_KEY = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * Checks a raw notification such as `"READY=1\nSTATUS=Working"`: every line an
+ * assignment with an upper-case variable name, no NUL, valid Unicode, and no
+ * `BARRIER=1` (use {@linkcode barrier}, which also passes the descriptor the
+ * barrier needs). One trailing newline is dropped.
+ *
+ * @param state the raw message
+ * @returns the message without a trailing newline
+ * @throws {TypeError} when a line is not `NAME=value`, or for NUL, lone surrogates or BARRIER
+ *
+ * @example Check a raw message
+ * ```ts
+ * import { checkRawState } from "@systemd-js/daemon";
+ * console.log(checkRawState("READY=1\nSTATUS=Up\n")); // "READY=1\nSTATUS=Up"
+ * ```
+ */
+export function checkRawState(state: string): string {
+  if (typeof state !== "string") {
+    throw new TypeError(`Notify state must be a string or an object, got ${describe(state)}`);
+  }
+  const text = state.endsWith("\n") ? state.slice(0, -1) : state;
+  if (text.includes("\0")) {
+    throw new TypeError(`Notify state must not contain a NUL: ${JSON.stringify(state)}`);
+  }
+  if (!text.isWellFormed()) {
+    throw new TypeError(`Notify state must be valid Unicode: ${JSON.stringify(state)}`);
+  }
+  if (text === "") throw new TypeError("Notify state must not be empty");
+  for (const assignment of text.split("\n")) {
+    const equals = assignment.indexOf("=");
+    if (equals <= 0 || !RAW_KEY.test(assignment.slice(0, equals))) {
+      throw new TypeError(
+        `Notify state line must look like "NAME=value", got ${JSON.stringify(assignment)}`,
+      );
+    }
+    if (assignment.startsWith("BARRIER=")) {
+      throw new TypeError("BARRIER=1 must be sent alone with its descriptor: use barrier()");
+    }
+  }
+  return text;
+}
