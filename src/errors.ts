@@ -8,35 +8,67 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   3: "ESRCH",
   4: "EINTR",
   5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
   9: "EBADF",
+  10: "ECHILD",
   11: "EAGAIN",
   12: "ENOMEM",
   13: "EACCES",
   14: "EFAULT",
+  16: "EBUSY",
   17: "EEXIST",
+  18: "EXDEV",
+  19: "ENODEV",
   20: "ENOTDIR",
   21: "EISDIR",
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
   28: "ENOSPC",
+  29: "ESPIPE",
+  30: "EROFS",
+  31: "EMLINK",
   32: "EPIPE",
+  34: "ERANGE",
+  35: "EDEADLK",
   36: "ENAMETOOLONG",
   38: "ENOSYS",
+  39: "ENOTEMPTY",
   40: "ELOOP",
+  71: "EPROTO",
+  75: "EOVERFLOW",
   88: "ENOTSOCK",
+  89: "EDESTADDRREQ",
   90: "EMSGSIZE",
   91: "EPROTOTYPE",
+  92: "ENOPROTOOPT",
   93: "EPROTONOSUPPORT",
+  94: "ESOCKTNOSUPPORT",
   95: "EOPNOTSUPP",
+  96: "EPFNOSUPPORT",
   97: "EAFNOSUPPORT",
   98: "EADDRINUSE",
   99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
+  102: "ENETRESET",
+  103: "ECONNABORTED",
   104: "ECONNRESET",
   105: "ENOBUFS",
+  106: "EISCONN",
   107: "ENOTCONN",
+  108: "ESHUTDOWN",
+  109: "ETOOMANYREFS",
   110: "ETIMEDOUT",
   111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
+  114: "EALREADY",
+  115: "EINPROGRESS",
+  125: "ECANCELED",
 };
 
 /**
@@ -53,14 +85,6 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
  */
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
-}
-
-/** The errno number for a name in the table, or 0 when unknown. */
-export function errnoNumber(name: string): number {
-  for (const [number, known] of Object.entries(ERRNO_NAMES)) {
-    if (known === name) return Number(number);
-  }
-  return 0;
 }
 
 /** Options for {@linkcode SystemdError}. */
