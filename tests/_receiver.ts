@@ -24,6 +24,8 @@ export interface ReceivedMessage {
   readonly fds: readonly { kind: string; inode: number; target: string }[];
   /** True when the control data did not fit (would mean lost fds). */
   readonly truncated: boolean;
+  /** When it arrived: the receiver's CLOCK_MONOTONIC in microseconds. */
+  readonly arrivedUsec: number;
 }
 
 /** A running receiver. */
@@ -118,6 +120,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         gid: line.gid as number,
         fds: line.fds as ReceivedMessage["fds"],
         truncated: line.truncated as boolean,
+        arrivedUsec: line.usec as number,
       };
     },
     async silentFor(ms: number): Promise<boolean> {
