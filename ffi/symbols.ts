@@ -1,0 +1,161 @@
+/**
+ * The libc functions both FFI backends load, as ONE neutral table.
+ *
+ * Each entry names a real libc symbol (bun:ffi looks symbols up by key, so the
+ * keys must be the C names) with its parameter and result types, spelled with
+ * Deno's FFI type names. `ffi/deno.ts` hands the table to `Deno.dlopen` as is;
+ * `ffi/bun.ts` translates every type to a bun:ffi `FFIType`. The C signature is
+ * written next to every argument.
+ *
+ * Type names used:
+ * - `"i32"`, `"u32"`: C `int`, `unsigned int`, `socklen_t`, `clockid_t`, `mode_t`.
+ * - `"usize"`, `"isize"`: C `size_t`, `ssize_t`, `nfds_t` (64-bit on LP64 Linux).
+ * - `"buffer"`: a pointer to memory the caller owns, passed as a `Uint8Array`
+ *   (the runtime takes the address, byte offset included, for the call only).
+ * - `"pointer"`: an address that is not ours (only `__errno_location` returns one).
+ *
+ * Two of the functions are variadic in C (`fcntl`, `open`). On x86-64 and on
+ * aarch64 Linux (AAPCS64, unlike Apple's arm64 ABI) integer variadic arguments
+ * travel in the same registers as fixed ones, so declaring the one optional
+ * argument we pass as a fixed `int` is ABI-correct on both.
+ *
+ * Raw symbols never leave `ffi/`: the rest of the module sees only the
+ * `Backend` interface of `src/_backend.ts`.
+ *
+ * @module
+ */
+
+/** An FFI type name both backends understand (Deno's spelling). */
+export type NativeType = "i32" | "u32" | "usize" | "isize" | "pointer" | "buffer";
+
+/** One libc function: its parameter types, in order, and its result type. */
+export interface SymbolDefinition {
+  /** The C parameters, in order. */
+  readonly parameters: readonly NativeType[];
+  /** The C result. */
+  readonly result: NativeType;
+}
+
+/**
+ * The libc functions the backends call, keyed by their C names.
+ *
+ * Every function reports failure by returning -1 and setting `errno`, which the
+ * backends read through `__errno_location()` right after the failing call.
+ */
+export const LIBC_SYMBOLS = {
+  // int socket(int domain, int type, int protocol);
+  socket: {
+    parameters: [
+      "i32", // int domain: AF_UNIX
+      "i32", // int type: SOCK_DGRAM | SOCK_CLOEXEC
+      "i32", // int protocol: 0
+    ],
+    result: "i32", // the new fd, or -1
+  },
+  // ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
+  //                const struct sockaddr *dest_addr, socklen_t addrlen);
+  sendto: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const void *buf: the payload
+      "usize", // size_t len
+      "i32", // int flags: MSG_NOSIGNAL | MSG_DONTWAIT
+      "buffer", // const struct sockaddr *dest_addr: raw sockaddr bytes
+      "u32", // socklen_t addrlen
+    ],
+    result: "isize", // bytes queued, or -1
+  },
+  // ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags);
+  sendmsg: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct msghdr *msg (see _structs.ts)
+      "i32", // int flags: MSG_NOSIGNAL | MSG_DONTWAIT
+    ],
+    result: "isize", // bytes queued, or -1
+  },
+  // int fcntl(int fd, int cmd, ... /* int arg */);
+  fcntl: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int cmd: F_GETFD or F_SETFD
+      "i32", // int arg (variadic in C): the new flags for F_SETFD, 0 otherwise
+    ],
+    result: "i32", // F_GETFD: the flags; F_SETFD: 0; or -1
+  },
+  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
+  getsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level: SOL_SOCKET
+      "i32", // int optname: SO_DOMAIN, SO_TYPE or SO_ACCEPTCONN
+      "buffer", // void *optval: an int
+      "buffer", // socklen_t *optlen: in: sizeof(int); out: bytes written
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+  getsockname: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // struct sockaddr *addr: 128 bytes (sizeof(struct sockaddr_storage))
+      "buffer", // socklen_t *addrlen: in: buffer size; out: the address's real length
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int clock_gettime(clockid_t clockid, struct timespec *tp);
+  clock_gettime: {
+    parameters: [
+      "i32", // clockid_t clockid: CLOCK_MONOTONIC
+      "buffer", // struct timespec *tp
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int pipe2(int pipefd[2], int flags);
+  pipe2: {
+    parameters: [
+      "buffer", // int pipefd[2]: out: [read end, write end]
+      "i32", // int flags: O_CLOEXEC | O_NONBLOCK
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int poll(struct pollfd *fds, nfds_t nfds, int timeout);
+  poll: {
+    parameters: [
+      "buffer", // struct pollfd *fds
+      "usize", // nfds_t nfds (unsigned long)
+      "i32", // int timeout: milliseconds, 0 = do not wait
+    ],
+    result: "i32", // number of fds with events, 0 on timeout, or -1
+  },
+  // int close(int fd);
+  close: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int open(const char *pathname, int flags, ... /* mode_t mode */);
+  open: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated UTF-8
+      "i32", // int flags: O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+      "u32", // mode_t mode (variadic in C): 0, unused without O_CREAT
+    ],
+    result: "i32", // the new fd, or -1
+  },
+  // int *__errno_location(void);
+  __errno_location: {
+    parameters: [],
+    result: "pointer", // the calling thread's errno
+  },
+} as const;
+
+/** Accepts only a table whose every entry is a {@linkcode SymbolDefinition} (a compile-time check). */
+export type CheckedTable<T extends Readonly<Record<string, SymbolDefinition>>> = T;
+
+/**
+ * The shape of {@linkcode LIBC_SYMBOLS}: libc function names mapped to their
+ * types (checked at compile time against {@linkcode SymbolDefinition}).
+ */
+export type LibcSymbols = CheckedTable<typeof LIBC_SYMBOLS>;
