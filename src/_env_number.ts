@@ -1,8 +1,5 @@
 import { SystemdError } from "./errors.ts";
 
-/** The environment as parsers see it: variable name to value. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
 /** The error for a variable systemd set that cannot be right. */
 export function invalidVariable(name: string, value: string, why: string): SystemdError {
   return new SystemdError(`${name} "${value}" ${why}`, { code: "EINVAL", errno: 22, syscall: name });

@@ -127,6 +127,8 @@ export class SystemdError extends Error {
   readonly syscall: string;
 
   /**
+   * Creates the error. Most callers want {@linkcode SystemdError.fromErrno}.
+   *
    * @param message what failed, in sentence case, values quoted, no period
    * @param options the errno, its name, the failing call and the cause
    */

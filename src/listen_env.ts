@@ -1,4 +1,5 @@
-import { type Environment, invalidVariable, parseDecimal, parsePid } from "./_env_number.ts";
+import { invalidVariable, parseDecimal, parsePid } from "./_env_number.ts";
+import type { Environment } from "./environment.ts";
 
 /** The first descriptor systemd passes (`SD_LISTEN_FDS_START`). */
 export const LISTEN_FDS_START = 3;

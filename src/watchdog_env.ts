@@ -1,4 +1,5 @@
-import { type Environment, invalidVariable, parseDecimal, parsePid } from "./_env_number.ts";
+import { invalidVariable, parseDecimal, parsePid } from "./_env_number.ts";
+import type { Environment } from "./environment.ts";
 
 const USEC_INFINITY = (1n << 64n) - 1n;
 
