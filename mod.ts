@@ -33,6 +33,7 @@ export { barrier, type BarrierOptions } from "./src/barrier.ts";
 export { booted } from "./src/booted.ts";
 export type { Environment } from "./src/environment.ts";
 export { errnoName, SystemdError, type SystemdErrorOptions } from "./src/errors.ts";
+export { type IdleTimer, idleTimer, type IdleTimerOptions } from "./src/idle_timer.ts";
 export { type ListenFd, listenFds, type ListenFdsOptions } from "./src/listen_fds.ts";
 export {
   LISTEN_FDS_START,

@@ -15,7 +15,8 @@ const files = readdirSync(join(root, "tests"))
 
 const runtimes = {
   node: [process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", ...files]],
-  deno: [bin("deno"), ["test", "--allow-all", "--no-prompt", ...files]],
+  // First type-check every JSDoc example of the public API, so docs cannot rot.
+  deno: ["sh", ["-c", `"$0" check --doc mod.ts src/ && "$0" test --allow-all --no-prompt "$@"`, bin("deno"), ...files]],
   bun: [bin("bun"), ["test", "--timeout=60000", ...files.map((file) => `./${file}`)]],
 };
 

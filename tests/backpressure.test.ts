@@ -96,6 +96,24 @@ describe("backpressure: the manager's queue is full", () => {
     }
   });
 
+  test("concurrent first calls in a fresh process share one queue and keep their order", async () => {
+    const receiver = await startReceiver({ paused: true });
+    try {
+      const texts = Array.from({ length: 40 }, (_, index) => `STATUS=first use ${index}`);
+      const child = runFixture("burst_on_first_use.ts", texts, {
+        env: { ...process.env, NOTIFY_SOCKET: receiver.address },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await receiver.resume();
+      const result = await child;
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(JSON.parse(result.stdout), Array(40).fill(true));
+      for (const text of texts) assert.equal((await receiver.next()).text, text);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test("a receiver that drains fast loses nothing in a burst of 2000", async () => {
     const receiver = await startReceiver();
     try {
