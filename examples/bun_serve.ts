@@ -1,0 +1,135 @@
+/**
+ * A `Bun.serve` service that speaks systemd's protocols: copy it and keep what you need.
+ *
+ * - `READY=1` with a `STATUS=` line once the server accepts connections (`Type=notify`).
+ * - `WATCHDOG=1` keep-alives at half of `WatchdogSec=` from the main event loop.
+ * - SIGHUP (`ExecReload=kill -HUP $MAINPID`): `RELOADING=1`, re-read the configuration, `READY=1`.
+ * - SIGTERM (`systemctl stop`): `STOPPING=1`, stop the server, exit with status 0.
+ * - Socket activation: serves on the socket a `.socket` unit passed (fd 3), else on `PORT`.
+ *   `Bun.serve({ fd })` silently ignores `fd` and `node:http` `listen({ fd })` silently binds a
+ *   random port in Bun 1.x, so an inherited socket is accepted by a `node:net` server and each
+ *   connection is handed to a `node:http` server with `emit("connection", socket)`. The
+ *   handler is the same `(Request) => Response` function on both paths.
+ *
+ * Configuration: `PORT` (default 8080) and `HOST` (default 127.0.0.1) when not socket-activated,
+ * and `GREETING_FILE`, a file whose first line is the response body (default `hello`), read at
+ * start and on every reload. Unit files to go with it: `examples/units/`.
+ *
+ * Run it with `bun examples/bun_serve.ts`; in your project, import from `@systemd-js/daemon`
+ * instead of `../mod.ts`.
+ *
+ * @module
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
+import { readFile } from "node:fs/promises";
+import process from "node:process";
+import { listenFds, ready, reloading, startWatchdog, stopping } from "../mod.ts";
+
+/** Reads the greeting from `GREETING_FILE` (first line), or `hello` without one. */
+async function loadGreeting(): Promise<string> {
+  const path = process.env.GREETING_FILE;
+  if (path === undefined || path === "") return "hello";
+  const text = await readFile(path, "utf8");
+  return text.split("\n")[0].trim();
+}
+
+let greeting: string = await loadGreeting();
+let reloads = 0;
+let requests = 0;
+
+/** The request handler, the same for `Bun.serve` and the socket-activated path. */
+function handle(_request: Request): Response {
+  requests++;
+  return new Response(`${greeting}\n`, {
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+/** The one-line state `systemctl status` shows. */
+function statusLine(where: string): string {
+  return `Serving on ${where}, reloads: ${reloads}`;
+}
+
+/** A started server: where it listens and how to shut it down. */
+interface Running {
+  readonly where: string;
+  shutdown(): Promise<void>;
+}
+
+/** Serves `handle` on an inherited listening descriptor: node:net accepts, node:http parses. */
+function serveOnFd(fd: number, name: string): Promise<Running> {
+  const http = createHttpServer((request: IncomingMessage, response: ServerResponse): void => {
+    const reply = handle(new Request(`http://localhost${request.url ?? "/"}`));
+    response.statusCode = reply.status;
+    reply.headers.forEach((value, key) => response.setHeader(key, value));
+    reply.text().then((body) => response.end(body));
+  });
+  const connections = new Set<Socket>();
+  const acceptor = createNetServer((connection: Socket): void => {
+    connections.add(connection);
+    connection.once("close", () => connections.delete(connection));
+    http.emit("connection", connection);
+  });
+  return new Promise<Running>((resolve, reject) => {
+    acceptor.once("error", reject);
+    acceptor.listen({ fd }, () =>
+      resolve({
+        where: `fd ${fd} (${name})`,
+        shutdown: () =>
+          new Promise<void>((done) => {
+            acceptor.close(() => done());
+            for (const connection of connections) connection.destroy();
+          }),
+      }));
+  });
+}
+
+/** Serves `handle` with Bun.serve on `HOST:PORT`. */
+function serveOnPort(): Running {
+  const port = Number(process.env.PORT ?? 8080);
+  const hostname = process.env.HOST ?? "127.0.0.1";
+  const server = Bun.serve({ port, hostname, fetch: handle });
+  return { where: `${hostname}:${server.port}`, shutdown: () => server.stop(true) };
+}
+
+// Socket activation: systemd passes the listening socket as fd 3 (listenFds() returns [] when
+// the service was started directly; it also sets FD_CLOEXEC and unsets LISTEN_*).
+const [socket] = await listenFds();
+const running: Running = socket !== undefined
+  ? await serveOnFd(socket.fd, socket.name)
+  : serveOnPort();
+
+const watchdog = startWatchdog(); // idle when the unit has no WatchdogSec=
+await ready(statusLine(running.where));
+console.log(`ready: ${statusLine(running.where)} (pid ${process.pid})`);
+
+// One reload at a time: a SIGHUP during a reload runs another one after it.
+let reloadChain: Promise<void> = Promise.resolve();
+process.on("SIGHUP", (): void => {
+  reloadChain = reloadChain.then(async (): Promise<void> => {
+    console.log("SIGHUP: reloading");
+    await reloading("Reloading configuration");
+    try {
+      greeting = await loadGreeting();
+      reloads++;
+    } catch (error) {
+      console.error(`reload failed, keeping the old configuration: ${error}`);
+    }
+    await ready(statusLine(running.where));
+    console.log(`reloaded: ${statusLine(running.where)}`);
+  });
+});
+
+process.once("SIGTERM", async (): Promise<void> => {
+  console.log("SIGTERM: stopping");
+  await stopping(`Stopping after ${requests} requests`);
+  watchdog.stop();
+  await running.shutdown();
+  console.log("stopped cleanly");
+  process.exit(0);
+});

@@ -1,0 +1,133 @@
+/**
+ * `extendTimeout()` under a real systemd user manager: with `TimeoutStartSec=2`, a service that
+ * needs about 5 s to start reaches `running` when it sends `EXTEND_TIMEOUT_USEC=` every second,
+ * and fails with `Result=timeout` when it does not (the control case).
+ *
+ * Both services start together in `before()`; the tests wait for their outcomes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
+import {
+  execStart,
+  printOutputOnFailure,
+  readText,
+  serviceBasics,
+  serviceOutput,
+  SKIP,
+  systemctlOk,
+} from "./fixtures/systemd/_units.ts";
+
+/** How long the fixture takes to start. */
+const START_MS = 5_000;
+
+/** What the tests read from `systemctl --user show`. */
+const PROPERTIES: readonly string[] = [
+  "ActiveState",
+  "SubState",
+  "Result",
+  "StatusText",
+  "MainPID",
+  "NRestarts",
+  "TimeoutStartUSec",
+  "ExecMainStartTimestampMonotonic",
+  "ActiveEnterTimestampMonotonic",
+  "InactiveEnterTimestampMonotonic",
+];
+
+/** Microseconds between two `…TimestampMonotonic` properties, in milliseconds. */
+function elapsedMs(from: string, to: string): number {
+  return Number(BigInt(to) - BigInt(from)) / 1000;
+}
+
+describe("extendTimeout() under a real systemd", { skip: SKIP }, () => {
+  let manager: UserManager;
+  let extending: { unit: string; log: string };
+  let control: { unit: string; log: string };
+
+  before(async () => {
+    manager = await startUserManager();
+    try {
+      const write = async (
+        prefix: string,
+        mode: string,
+      ): Promise<{ unit: string; log: string }> => {
+        const base = manager.uniqueName(prefix);
+        const unit = `${base}.service`;
+        const log = join(manager.tmpDir, `${base}.log`);
+        await manager.writeUnit(
+          unit,
+          [
+            "[Service]",
+            "Type=notify",
+            "NotifyAccess=main",
+            `ExecStart=${
+              execStart("tests/fixtures/systemd/slow_start.ts", [String(START_MS), mode])
+            }`,
+            ...serviceBasics(log),
+            "TimeoutStartSec=2",
+            "Restart=no",
+            "",
+          ].join("\n"),
+        );
+        return { unit, log };
+      };
+      extending = await write("ext-extend", "extend");
+      control = await write("ext-control", "no-extend");
+      // Both at once, without waiting for the start jobs to finish.
+      await systemctlOk(manager, "start", "--no-block", extending.unit, control.unit);
+    } catch (error) {
+      console.error(`service output:\n${serviceOutput(manager)}`);
+      throw error;
+    }
+  });
+
+  after(async () => {
+    await manager?.stop();
+  });
+
+  test("a 5 s start that calls extendTimeout() every second outlives TimeoutStartSec=2 and reaches running", async () => {
+    await printOutputOnFailure(manager, async () => {
+      const props = await manager.waitFor(
+        extending.unit,
+        (p) => p.SubState === "running" || p.ActiveState === "failed",
+        20_000,
+        PROPERTIES,
+      );
+      assert.equal(props.TimeoutStartUSec, "2s");
+      assert.equal(props.ActiveState, "active", JSON.stringify(props));
+      assert.equal(props.SubState, "running");
+      assert.equal(props.Result, "success");
+      assert.match(props.StatusText, /^Started after \d+ ms$/);
+      const startup = elapsedMs(
+        props.ExecMainStartTimestampMonotonic,
+        props.ActiveEnterTimestampMonotonic,
+      );
+      assert.ok(startup >= START_MS - 100, `activating took only ${startup} ms`);
+      assert.match(readText(extending.log), /asked for 2000 ms more/);
+    });
+  });
+
+  test("the same start without extendTimeout() fails with Result=timeout after about 2 s (control)", async () => {
+    await printOutputOnFailure(manager, async () => {
+      const props = await manager.waitFor(
+        control.unit,
+        (p) => p.ActiveState === "failed" || p.SubState === "running",
+        20_000,
+        PROPERTIES,
+      );
+      assert.equal(props.TimeoutStartUSec, "2s");
+      assert.equal(props.ActiveState, "failed", JSON.stringify(props));
+      assert.equal(props.Result, "timeout");
+      const lived = elapsedMs(
+        props.ExecMainStartTimestampMonotonic,
+        props.InactiveEnterTimestampMonotonic,
+      );
+      assert.ok(lived >= 1_900 && lived < START_MS - 500, `failed after ${lived} ms`);
+      const output = readText(control.log);
+      assert.doesNotMatch(output, /asked for/);
+      assert.doesNotMatch(output, /^ready after/m);
+    });
+  });
+});
