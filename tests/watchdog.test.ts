@@ -24,11 +24,16 @@ function gaps(times: number[]): number[] {
   return times.slice(1).map((time, index) => time - times[index]);
 }
 
-// Tolerance: a timer never fires early (1 ms for rounding), but on a busy
-// 2-core CI machine it may fire late; 60 ms late is far below the half
-// interval of slack that systemd leaves, and far above what we see here.
+// Tolerance. A timer never fires early (1 ms of rounding aside), but on a busy
+// 2-core machine it may fire late. systemd acts only when a whole interval
+// passes without a keep-alive, i.e. when a half-interval tick is 100% late, so
+// we accept ticks up to 50% late (at least 60 ms): still correct service
+// behaviour, while a wrong schedule, such as pinging at the full interval or
+// not retuning, falls outside.
 const EARLY_MS = 2;
-const LATE_MS = 60;
+function lateMs(halfMs: number): number {
+  return Math.max(halfMs / 2, 60);
+}
 
 describe("watchdog", () => {
   test("watchdogEnabled() gives the interval in ms, or undefined", async () => {
@@ -65,7 +70,7 @@ describe("watchdog", () => {
           const times = await keepAliveTimes(receiver, 6);
           console.log("keep-alive gaps (ms):", gaps(times).map((gap) => gap.toFixed(1)).join(" "));
           for (const gap of gaps(times)) {
-            assert.ok(gap >= 200 - EARLY_MS && gap <= 200 + LATE_MS, `gap of ${gap} ms`);
+            assert.ok(gap >= 200 - EARLY_MS && gap <= 200 + lateMs(200), `gap of ${gap} ms`);
           }
         } finally {
           watchdog.stop();
@@ -89,7 +94,7 @@ describe("watchdog", () => {
           assert.equal((await receiver.next()).text, "WATCHDOG_USEC=200000");
           assert.equal(watchdog.intervalMs, 200);
           for (const gap of gaps(await keepAliveTimes(receiver, 5))) {
-            assert.ok(gap >= 100 - EARLY_MS && gap <= 100 + LATE_MS, `gap of ${gap} ms`);
+            assert.ok(gap >= 100 - EARLY_MS && gap <= 100 + lateMs(100), `gap of ${gap} ms`);
           }
         } finally {
           watchdog.stop();
