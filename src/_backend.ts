@@ -13,7 +13,18 @@
  * @module
  */
 
-/** Credentials attached as SCM_CREDENTIALS when sending on behalf of another process. */
+/**
+ * Credentials attached as SCM_CREDENTIALS when sending on behalf of another process.
+ *
+ * @example Notify on behalf of a worker process (needs privileges)
+ * ```ts
+ * import { type Credentials, notify } from "@systemd-js/daemon";
+ * const credentials: Credentials = { pid: 4321, uid: 0, gid: 0 };
+ * await notify({ ready: true }, { credentials });
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export interface Credentials {
   /** Process id to claim. */
   readonly pid: number;

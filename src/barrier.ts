@@ -3,7 +3,18 @@ import type { Backend } from "./_backend.ts";
 import { SystemdError } from "./errors.ts";
 import { notifyAddress } from "./notify.ts";
 
-/** Options for {@linkcode barrier}. */
+/**
+ * Options for {@linkcode barrier}.
+ *
+ * @example Wait for the manager, then drop NOTIFY_SOCKET
+ * ```ts
+ * import { barrier, stopping } from "@systemd-js/daemon";
+ * await stopping();
+ * await barrier(5000, { unsetEnvironment: true });
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify_barrier(3)}
+ */
 export interface BarrierOptions {
   /** Remove `NOTIFY_SOCKET` from the environment. Default false. */
   readonly unsetEnvironment?: boolean;

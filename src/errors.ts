@@ -82,12 +82,25 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
  * import { errnoName } from "@systemd-js/daemon";
  * console.log(errnoName(111)); // "ECONNREFUSED"
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
-/** Options for {@linkcode SystemdError}. */
+/**
+ * Options for {@linkcode SystemdError}.
+ *
+ * @example Raise a timeout the way this module does
+ * ```ts
+ * import { SystemdError, type SystemdErrorOptions } from "@systemd-js/daemon";
+ * const options: SystemdErrorOptions = { code: "ETIMEDOUT", errno: 110, syscall: "barrier" };
+ * throw new SystemdError("The service manager did not answer within 5000 ms", options);
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export interface SystemdErrorOptions {
   /** The errno name, such as `"ECONNREFUSED"`. */
   readonly code: string;
@@ -117,6 +130,9 @@ export interface SystemdErrorOptions {
  *   }
  * }
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
  */
 export class SystemdError extends Error {
   /** The errno name, such as `"ECONNREFUSED"`. */

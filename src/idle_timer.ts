@@ -1,6 +1,17 @@
 import { unrefTimer } from "./_platform.ts";
 
-/** Options for {@linkcode idleTimer}. */
+/**
+ * Options for {@linkcode idleTimer}.
+ *
+ * @example Exit after a minute without work
+ * ```ts
+ * import { idleTimer, type IdleTimerOptions } from "@systemd-js/daemon";
+ * const options: IdleTimerOptions = { idleMs: 60_000, onIdle: () => process.exit(0) };
+ * idleTimer(options);
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/systemd.socket.html | systemd.socket(5)}
+ */
 export interface IdleTimerOptions {
   /** How long nothing may be active before `onIdle` runs, in milliseconds. */
   readonly idleMs: number;
@@ -8,7 +19,23 @@ export interface IdleTimerOptions {
   readonly onIdle: () => void;
 }
 
-/** Tracks the work of a service and says when it has been idle long enough, from {@linkcode idleTimer}. */
+/**
+ * Tracks the work of a service and says when it has been idle long enough, from {@linkcode idleTimer}.
+ *
+ * @example Hold the service busy while a job runs
+ * ```ts
+ * import { idleTimer } from "@systemd-js/daemon";
+ * const idle = idleTimer({ idleMs: 30_000, onIdle: () => process.exit(0) });
+ * const end = idle.begin();
+ * try {
+ *   await new Promise((resolve) => setTimeout(resolve, 1000)); // the job
+ * } finally {
+ *   end();
+ * }
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/systemd.socket.html | systemd.socket(5)}
+ */
 export interface IdleTimer {
   /**
    * Marks the start of some work (a request, a connection). The service is not
@@ -55,6 +82,9 @@ export interface IdleTimer {
  * });
  * server.listen(socket === undefined ? { port: 8080 } : { fd: socket.fd });
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/systemd.socket.html | systemd.socket(5)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
  */
 export function idleTimer(options: IdleTimerOptions): IdleTimer {
   const { idleMs, onIdle } = options;

@@ -1,12 +1,36 @@
 import { invalidVariable, parseDecimal, parsePid } from "./_env_number.ts";
 import type { Environment } from "./environment.ts";
 
-/** The first descriptor systemd passes (`SD_LISTEN_FDS_START`). */
+/**
+ * The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
+ *
+ * @example The fd of the first passed socket
+ * ```ts
+ * import { LISTEN_FDS_START } from "@systemd-js/daemon";
+ * console.log(LISTEN_FDS_START); // 3, SD_LISTEN_FDS_START
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
+ */
 export const LISTEN_FDS_START = 3;
 /** More descriptors than this in `LISTEN_FDS` is taken as a corrupt variable. */
 export const MAX_LISTEN_FDS = 65536;
 
-/** One descriptor systemd passed, before it is inspected. */
+/**
+ * One descriptor systemd passed, before it is inspected.
+ *
+ * @example Read names without touching the fds
+ * ```ts
+ * import { type ListenEnvEntry, parseListenEnv } from "@systemd-js/daemon";
+ * const entries: ListenEnvEntry[] = parseListenEnv(
+ *   { LISTEN_PID: "42", LISTEN_FDS: "2", LISTEN_FDNAMES: "web:admin" },
+ *   42,
+ * );
+ * console.log(entries); // [{ fd: 3, name: "web" }, { fd: 4, name: "admin" }]
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
+ */
 export interface ListenEnvEntry {
   /** The descriptor number, from 3 up. */
   readonly fd: number;

@@ -10,7 +10,20 @@ import {
   socketType,
 } from "./socket_address.ts";
 
-/** A descriptor systemd passed to this process, as {@linkcode listenFds} found it. */
+/**
+ * A descriptor systemd passed to this process, as {@linkcode listenFds} found it.
+ *
+ * @example Pick the passed socket by name
+ * ```ts
+ * import { type ListenFd, listenFds } from "@systemd-js/daemon";
+ * const fds: ListenFd[] = await listenFds();
+ * const web = fds.find((fd) => fd.name === "web" && fd.listening);
+ * console.log(web?.fd, web?.family, web?.address); // 3 "inet6" { family: "inet6", host: "::", port: 80 }
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_is_socket.html | sd_is_socket(3)}
+ */
 export interface ListenFd {
   /** The descriptor number (3, 4, …). FD_CLOEXEC is set on it. */
   readonly fd: number;
@@ -30,7 +43,18 @@ export interface ListenFd {
   readonly address: SocketAddress | null;
 }
 
-/** Options for {@linkcode listenFds}. */
+/**
+ * Options for {@linkcode listenFds}.
+ *
+ * @example Keep the variables for a child process that takes the fds
+ * ```ts
+ * import { listenFds } from "@systemd-js/daemon";
+ * const fds = await listenFds({ unsetEnvironment: false });
+ * console.log(fds.length, process.env.LISTEN_FDS);
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
+ */
 export interface ListenFdsOptions {
   /**
    * Remove `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` and `LISTEN_PIDFDID`

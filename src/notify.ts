@@ -12,7 +12,18 @@ import {
 } from "./notify_fields.ts";
 import { type NotifyAddress, parseNotifySocket } from "./notify_socket.ts";
 
-/** Options for {@linkcode notify} and its helpers. */
+/**
+ * Options for {@linkcode notify} and its helpers.
+ *
+ * @example Store a descriptor in the manager's fd store
+ * ```ts
+ * import { notify, type NotifyOptions } from "@systemd-js/daemon";
+ * const options: NotifyOptions = { fds: [3], timeoutMs: 1000 };
+ * await notify({ fdStore: true, fdName: "cache" }, options);
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export interface NotifyOptions {
   /**
    * Descriptors to pass along (SCM_RIGHTS), at most 253; only with `fdStore`.
@@ -119,13 +130,14 @@ export async function notify(
   const fds = checkFds(options.fds);
   const timeoutMs = checkTimeout(options.timeoutMs);
   const fdCount = fds?.length ?? 0;
-  if (typeof state !== "string" && address === null) {
-    // Check the fields even when nothing is sent, so mistakes show in development.
-    encodeNotifyFields(state, { monotonicUsec: () => 0n, fdCount });
-    return false;
-  }
   if (address === null) {
-    checkRawState(state as string);
+    // Check everything, size included, even when nothing is sent, so mistakes
+    // show in development and not first in production.
+    encode(
+      typeof state === "string"
+        ? checkRawState(state)
+        : encodeNotifyFields(state, { monotonicUsec: () => 0n, fdCount }),
+    );
     return false;
   }
   const active = loadedSender() ?? await activeSender();
@@ -158,8 +170,11 @@ export async function notify(
  * import { ready } from "@systemd-js/daemon";
  * await ready("Listening on :8080");
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function ready(status?: string): Promise<boolean> {
+export function ready(status?: string): Promise<boolean> {
+  // Not async: notify() is, so every error still rejects, one promise fewer.
   return notify(status === undefined ? { ready: true } : { ready: true, status });
 }
 
@@ -181,8 +196,10 @@ export async function ready(status?: string): Promise<boolean> {
  *   await ready();
  * });
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function reloading(status?: string): Promise<boolean> {
+export function reloading(status?: string): Promise<boolean> {
   return notify(status === undefined ? { reloading: true } : { reloading: true, status });
 }
 
@@ -201,8 +218,10 @@ export async function reloading(status?: string): Promise<boolean> {
  *   process.exit(0);
  * });
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function stopping(status?: string): Promise<boolean> {
+export function stopping(status?: string): Promise<boolean> {
   return notify(status === undefined ? { stopping: true } : { stopping: true, status });
 }
 
@@ -219,8 +238,10 @@ export async function stopping(status?: string): Promise<boolean> {
  * import { status } from "@systemd-js/daemon";
  * await status("Migrating database: 40%");
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function status(text: string): Promise<boolean> {
+export function status(text: string): Promise<boolean> {
   return notify({ status: text });
 }
 
@@ -237,8 +258,10 @@ export async function status(text: string): Promise<boolean> {
  * import { mainPid } from "@systemd-js/daemon";
  * await mainPid(12345);
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function mainPid(pid: number): Promise<boolean> {
+export function mainPid(pid: number): Promise<boolean> {
   return notify({ mainPid: pid });
 }
 
@@ -256,6 +279,8 @@ export async function mainPid(pid: number): Promise<boolean> {
  * import { extendTimeout } from "@systemd-js/daemon";
  * await extendTimeout(30_000);
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export async function extendTimeout(ms: number): Promise<boolean> {
   if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
@@ -277,8 +302,10 @@ export async function extendTimeout(ms: number): Promise<boolean> {
  * import { errno } from "@systemd-js/daemon";
  * await errno(2);
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
-export async function errno(code: number): Promise<boolean> {
+export function errno(code: number): Promise<boolean> {
   return notify({ errno: code });
 }
 
@@ -299,6 +326,8 @@ export async function errno(code: number): Promise<boolean> {
  * import { fdStore } from "@systemd-js/daemon";
  * await fdStore([3], "http");
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export async function fdStore(
   fds: readonly number[],
@@ -323,6 +352,8 @@ export async function fdStore(
  * import { fdStoreRemove } from "@systemd-js/daemon";
  * await fdStoreRemove("http");
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export async function fdStoreRemove(name: string): Promise<boolean> {
   return notify({ fdStoreRemove: true, fdName: checkFdName(name) });

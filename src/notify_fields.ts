@@ -7,13 +7,32 @@
  * @module
  */
 
-/** Who may send notifications for the service (`NOTIFYACCESS=`, systemd 254 and later). */
+/**
+ * Who may send notifications for the service (`NOTIFYACCESS=`, systemd 254 and later).
+ *
+ * @example Let every process of the service notify
+ * ```ts
+ * import { notify, type NotifyAccess } from "@systemd-js/daemon";
+ * const access: NotifyAccess = "all";
+ * await notify({ notifyAccess: access });
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/systemd.service.html | systemd.service(5)}
+ */
 export type NotifyAccess = "none" | "main" | "exec" | "all";
 
 /**
  * The fields of one notification, as documented in
  * [sd_notify(3)](https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html).
  * Flags are sent when `true` and left out otherwise. Custom fields start with `X_`.
+ *
+ * @example Report a failure before exiting
+ * ```ts
+ * import { notify, type NotifyFields } from "@systemd-js/daemon";
+ * const fields: NotifyFields = { status: "Cannot open the database", errno: 2, X_STAGE: "startup" };
+ * await notify(fields);
+ * ```
  */
 export interface NotifyFields {
   /** `READY=1`: start-up (or a reload) is finished. */
@@ -55,9 +74,33 @@ export interface NotifyFields {
   [custom: `X_${string}`]: string | undefined;
 }
 
-/** The largest datagram the service manager accepts. */
+/**
+ * The largest datagram the service manager accepts.
+ *
+ * @example Check a status line against the limit
+ * ```ts
+ * import { MAX_MESSAGE_BYTES } from "@systemd-js/daemon";
+ * const status = "STATUS=" + "x".repeat(5000);
+ * console.log(new TextEncoder().encode(status).length > MAX_MESSAGE_BYTES); // true: refused
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export const MAX_MESSAGE_BYTES = 4096;
-/** The most descriptors one message may carry (`SCM_MAX_FD` is 253). */
+/**
+ * The most descriptors one message may carry (`SCM_MAX_FD` is 253).
+ *
+ * @example Split a large set of descriptors
+ * ```ts
+ * import { fdStore, MAX_FDS } from "@systemd-js/daemon";
+ * const fds = [3, 4, 5];
+ * for (let start = 0; start < fds.length; start += MAX_FDS) {
+ *   await fdStore(fds.slice(start, start + MAX_FDS), `part-${start}`);
+ * }
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export const MAX_FDS = 253;
 
 /** Checks and writes one value; null leaves the field out (a false flag). */
@@ -158,6 +201,15 @@ const FD_NAME = /^[\x20-\x39\x3b-\x7e]{1,255}$/;
  * @returns the name
  * @throws {TypeError} when it is empty, longer than 255 characters, or has a
  *   character other than printable ASCII, or a `:`
+ *
+ * @example Validate a name before storing
+ * ```ts
+ * import { checkFdName } from "@systemd-js/daemon";
+ * checkFdName("db-connection"); // returns "db-connection"
+ * checkFdName("has:colon"); // throws TypeError
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export function checkFdName(name: unknown): string {
   if (typeof name !== "string" || !FD_NAME.test(name)) {
@@ -214,7 +266,18 @@ const FIELDS: readonly (readonly [keyof NotifyFields, string, Encoder])[] = [
 const KNOWN = new Set<string>(FIELDS.map(([property]) => property));
 const CUSTOM_KEY = /^X_[A-Z0-9_]+$/;
 
-/** What the encoder needs from outside: the clock, read only for `reloading`. */
+/**
+ * What the encoder needs from outside: the clock, read only for `reloading`.
+ *
+ * @example A fixed clock for tests
+ * ```ts
+ * import { type EncodeContext, encodeNotifyFields } from "@systemd-js/daemon";
+ * const context: EncodeContext = { monotonicUsec: () => 1_000_000n, fdCount: 0 };
+ * console.log(encodeNotifyFields({ reloading: true }, context)); // "RELOADING=1\nMONOTONIC_USEC=1000000"
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export interface EncodeContext {
   /** CLOCK_MONOTONIC in microseconds. */
   monotonicUsec(): bigint;
@@ -230,7 +293,8 @@ export interface EncodeContext {
  * @returns the message text, such as `"READY=1\nSTATUS=Listening"`
  * @throws {TypeError} for an unknown field, a value of the wrong type, a newline
  *   or NUL inside a value, contradictory flags, or descriptors without `fdStore`
- * @throws {RangeError} for a number out of range or a message over 4096 bytes
+ * @throws {RangeError} for a number out of range ({@linkcode notify} also refuses a
+ *   message over 4096 bytes once encoded as UTF-8)
  *
  * @example Encode readiness with a status line
  * ```ts
@@ -241,6 +305,8 @@ export interface EncodeContext {
  * );
  * console.log(text); // "READY=1\nSTATUS=Listening on :8080"
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export function encodeNotifyFields(fields: NotifyFields, context: EncodeContext): string {
   if (typeof fields !== "object" || fields === null) {
@@ -320,6 +386,8 @@ const RAW_KEY = /^[A-Z_][A-Z0-9_]*$/;
  * import { checkRawState } from "@systemd-js/daemon";
  * console.log(checkRawState("READY=1\nSTATUS=Up\n")); // "READY=1\nSTATUS=Up"
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export function checkRawState(state: string): string {
   if (typeof state !== "string") {

@@ -5,8 +5,21 @@ const SUN_PATH_SIZE = 108;
 /** `offsetof(struct sockaddr_un, sun_path)`: the 2-byte `sun_family`. */
 const SUN_PATH_OFFSET = 2;
 const AF_UNIX = 1;
+/** The vsock address forms systemd 253+ understands. */
+const VSOCK = /^vsock(-stream|-seqpacket|-dgram)?:/;
 
-/** Where `NOTIFY_SOCKET` points, ready to hand to `sendmsg`. */
+/**
+ * Where `NOTIFY_SOCKET` points, ready to hand to `sendmsg`.
+ *
+ * @example Look at the address an abstract socket gives
+ * ```ts
+ * import { type NotifyAddress, parseNotifySocket } from "@systemd-js/daemon";
+ * const address: NotifyAddress = parseNotifySocket("@systemd/notify");
+ * console.log(address.sockaddr.length); // 17: 2-byte family, NUL, 14-byte name
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ */
 export interface NotifyAddress {
   /** The variable as given, for messages. */
   readonly text: string;
@@ -41,9 +54,11 @@ function invalid(value: string, why: string): SystemdError {
  * const address = parseNotifySocket("@/org/freedesktop/systemd1/notify");
  * console.log(address.sockaddr.length); // 2 + 33
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
  */
 export function parseNotifySocket(value: string): NotifyAddress {
-  if (value.startsWith("vsock")) {
+  if (VSOCK.test(value)) {
     throw new SystemdError(
       `NOTIFY_SOCKET "${value}" is a vsock address, which is not supported yet`,
       { code: "EAFNOSUPPORT", errno: 97, syscall: "NOTIFY_SOCKET" },

@@ -1,10 +1,50 @@
-/** The address families {@linkcode ListenFd} names; others are `"other"`. */
+/**
+ * The address families {@linkcode ListenFd} names; others are `"other"`.
+ *
+ * @example Serve only on an IP socket
+ * ```ts
+ * import { listenFds, type SocketFamily } from "@systemd-js/daemon";
+ * const ip: SocketFamily[] = ["inet", "inet6"];
+ * const sockets = (await listenFds()).filter((fd) => fd.family !== null && ip.includes(fd.family));
+ * console.log(sockets.map((fd) => fd.fd));
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_is_socket.html | sd_is_socket(3)}
+ */
 export type SocketFamily = "unix" | "inet" | "inet6" | "vsock" | "netlink" | "packet" | "other";
 
-/** The socket types {@linkcode ListenFd} names; others are `"other"`. */
+/**
+ * The socket types {@linkcode ListenFd} names; others are `"other"`.
+ *
+ * @example Tell a datagram socket from a stream socket
+ * ```ts
+ * import { listenFds, type SocketType } from "@systemd-js/daemon";
+ * for (const fd of await listenFds()) {
+ *   const type: SocketType | null = fd.type;
+ *   console.log(fd.fd, type === "dgram" ? "datagram" : "stream or other");
+ * }
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_is_socket.html | sd_is_socket(3)}
+ */
 export type SocketType = "stream" | "dgram" | "seqpacket" | "raw" | "other";
 
-/** A socket's local address, decoded from `getsockname`. */
+/**
+ * A socket's local address, decoded from `getsockname`.
+ *
+ * @example Log where each passed socket listens
+ * ```ts
+ * import { listenFds, type SocketAddress } from "@systemd-js/daemon";
+ * for (const { fd, address } of await listenFds()) {
+ *   const where = (a: SocketAddress | null): string =>
+ *     a === null ? "not a socket" : a.family === "unix" ? a.path : JSON.stringify(a);
+ *   console.log(fd, where(address));
+ * }
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_is_socket.html | sd_is_socket(3)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html | sd_listen_fds(3)}
+ */
 export type SocketAddress =
   | { readonly family: "inet" | "inet6"; readonly host: string; readonly port: number }
   | {
@@ -95,6 +135,8 @@ function unixPath(bytes: Uint8Array): string {
  * const bytes = new Uint8Array([2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
  * console.log(decodeSocketAddress(bytes)); // { family: "inet", host: "127.0.0.1", port: 8080 }
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_is_socket.html | sd_is_socket(3)}
  */
 export function decodeSocketAddress(bytes: Uint8Array): SocketAddress {
   if (bytes.length < 2) return { family: "other", domain: 0 };

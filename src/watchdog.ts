@@ -3,13 +3,35 @@ import { onWatchdogInterval } from "./_watchdog_state.ts";
 import { notify } from "./notify.ts";
 import { parseWatchdogEnv } from "./watchdog_env.ts";
 
-/** Options for {@linkcode watchdogEnabled} and {@linkcode startWatchdog}. */
+/**
+ * Options for {@linkcode watchdogEnabled} and {@linkcode startWatchdog}.
+ *
+ * @example Read the interval and hide it from child processes
+ * ```ts
+ * import { watchdogEnabled } from "@systemd-js/daemon";
+ * const intervalMs = watchdogEnabled({ unsetEnvironment: true });
+ * console.log(intervalMs); // e.g. 10000 under WatchdogSec=10, undefined otherwise
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html | sd_watchdog_enabled(3)}
+ */
 export interface WatchdogOptions {
   /** Remove `WATCHDOG_USEC` and `WATCHDOG_PID` from the environment. Default false. */
   readonly unsetEnvironment?: boolean;
 }
 
-/** Options for {@linkcode startWatchdog}. */
+/**
+ * Options for {@linkcode startWatchdog}.
+ *
+ * @example Count failed keep-alives
+ * ```ts
+ * import { startWatchdog } from "@systemd-js/daemon";
+ * let failures = 0;
+ * startWatchdog({ onError: () => failures++ });
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html | sd_watchdog_enabled(3)}
+ */
 export interface StartWatchdogOptions extends WatchdogOptions {
   /**
    * Called when a keep-alive cannot be sent. The default writes the error to
@@ -18,7 +40,19 @@ export interface StartWatchdogOptions extends WatchdogOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** A running (or idle) watchdog keep-alive schedule, from {@linkcode startWatchdog}. */
+/**
+ * A running (or idle) watchdog keep-alive schedule, from {@linkcode startWatchdog}.
+ *
+ * @example Stop the keep-alives on shutdown
+ * ```ts
+ * import { startWatchdog, type Watchdog } from "@systemd-js/daemon";
+ * const watchdog: Watchdog = startWatchdog();
+ * console.log(watchdog.running, watchdog.intervalMs);
+ * process.on("SIGTERM", () => watchdog.stop());
+ * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html | sd_watchdog_enabled(3)}
+ */
 export interface Watchdog {
   /** The watchdog interval in milliseconds, or undefined when systemd set none for us. */
   readonly intervalMs: number | undefined;
@@ -159,6 +193,8 @@ function reportToConsole(error: unknown): void {
  * await ready();
  * process.on("SIGTERM", () => watchdog.stop());
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html | sd_watchdog_enabled(3)}
  */
 export function startWatchdog(options: StartWatchdogOptions = {}): Watchdog {
   const usec = readWatchdogUsec(options);
@@ -182,6 +218,9 @@ export function startWatchdog(options: StartWatchdogOptions = {}): Watchdog {
  * import { triggerWatchdog } from "@systemd-js/daemon";
  * await triggerWatchdog();
  * ```
+ *
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html | sd_notify(3)}
+ * @see {@link https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html | sd_watchdog_enabled(3)}
  */
 export function triggerWatchdog(): Promise<boolean> {
   return notify({ watchdog: "trigger" });

@@ -40,6 +40,8 @@ describe("parseNotifySocket", () => {
     ["vsock:2:1234", "EAFNOSUPPORT", "not supported yet"],
     ["vsock-stream:2:1234", "EAFNOSUPPORT", "not supported yet"],
     ["vsock-dgram:2:1234", "EAFNOSUPPORT", "not supported yet"],
+    ["vsock-seqpacket:2:1234", "EAFNOSUPPORT", "not supported yet"],
+    ["vsockx:2:1234", "EINVAL", "absolute"],
   ];
   for (const [value, code, words] of refused) {
     test(`refuses ${JSON.stringify(value.slice(0, 20))} with ${code}`, () => {
