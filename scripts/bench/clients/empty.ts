@@ -1,0 +1,6 @@
+/**
+ * The bare runtime start: a script that does nothing.
+ *
+ * @module
+ */
+export {};
