@@ -1,48 +1,23 @@
 /**
  * The Bun backend: libc through `bun:ffi`.
  *
+ * This file only opens libc and adapts bun:ffi to the runtime-neutral
+ * {@linkcode LibcCalls}; the backend logic lives in `_libc_backend.ts`.
+ *
  * The neutral symbol table of `symbols.ts` is translated to bun:ffi types here:
  * buffers become `ptr` arguments (Bun takes the address of a TypedArray passed
  * directly, byte offset included, for the duration of the call), `usize` becomes
  * `u64`, and `isize` results become `i64_fast` (a number for every value we see).
+ * So the libc functions already have the signatures of {@linkcode LibcCalls}
+ * and are handed over unwrapped.
  *
  * @module
  */
 
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
-import type { Backend, Credentials, RawSocketDescription } from "../src/_backend.ts";
-import { SystemdError } from "../src/errors.ts";
-import { LIBC_SYMBOLS, type LibcSymbols, type NativeType } from "./symbols.ts";
-import {
-  AF_UNIX,
-  CallBuffers,
-  CLOCK_MONOTONIC,
-  directoryOpenFlags,
-  EBADF,
-  EINTR,
-  EIO,
-  EMSGSIZE,
-  encodeCString,
-  ENOTSOCK,
-  F_GETFD,
-  F_SETFD,
-  FD_CLOEXEC,
-  MessageBuffer,
-  O_CLOEXEC,
-  O_NONBLOCK,
-  POLLERR,
-  POLLHUP,
-  POLLIN,
-  POLLNVAL,
-  SEND_FLAGS,
-  SO_ACCEPTCONN,
-  SO_DOMAIN,
-  SO_TYPE,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
-  SOCKADDR_STORAGE_SIZE,
-  SOL_SOCKET,
-} from "./_structs.ts";
+import type { Backend } from "../src/_backend.ts";
+import { LIBC_SYMBOLS, type NativeLibrary, type NativeType } from "./symbols.ts";
+import { createLibcBackend, errnoReader, type LibcCalls, openLibrary } from "./_libc_backend.ts";
 
 /** bun:ffi argument type for each neutral type. */
 const ARGUMENT_TYPES: Readonly<Record<NativeType, FFIType>> = {
@@ -71,29 +46,21 @@ const RESULT_TYPES: Readonly<Record<NativeType, FFIType>> = {
  */
 type BunPointer = number;
 
+/** The neutral types Bun passes and returns as numbers. */
+type BunInteger = "i32" | "u32" | "usize" | "isize";
+
 /** What Bun accepts for each neutral argument type. */
-type BunArgument<T extends NativeType> = T extends "i32" | "u32" | "usize" | "isize" ? number
-  : T extends "buffer" ? Uint8Array
-  : T extends "pointer" ? BunPointer | null
-  : never;
+type BunArguments = Record<BunInteger, number> & { buffer: Uint8Array; pointer: BunPointer | null };
 
-/** What Bun returns for each neutral result type. */
-type BunResult<T extends NativeType> = T extends "i32" | "u32" ? number
-  : T extends "usize" | "isize" ? number | bigint
-  : T extends "pointer" | "buffer" ? BunPointer | null
-  : never;
-
-/** A libc function as bun:ffi exposes it. */
-type BunFunction<D> = D extends {
-  readonly parameters: infer P extends readonly NativeType[];
-  readonly result: infer R extends NativeType;
-} ? (...args: { -readonly [I in keyof P]: BunArgument<P[I]> }) => BunResult<R>
-  : never;
+/**
+ * What Bun returns for each neutral result type. A `*_fast` result is a bigint
+ * only beyond 2^53; our 64-bit results (`sendto`, `sendmsg`: bytes sent, at
+ * most the payload length, or -1) never get there, so they are numbers.
+ */
+type BunResults = Record<BunInteger, number> & Record<"buffer" | "pointer", BunPointer | null>;
 
 /** The symbols of the opened libc. */
-type BunLibc = { readonly [K in keyof LibcSymbols]: BunFunction<LibcSymbols[K]> };
-
-const LIBRARY_NAMES = ["libc.so.6", "libc.so"] as const;
+type BunLibc = NativeLibrary<BunArguments, BunResults>;
 
 /** Opens libc with the symbol table translated to bun:ffi types. */
 function openLibc(): BunLibc {
@@ -104,20 +71,7 @@ function openLibc(): BunLibc {
       returns: RESULT_TYPES[result],
     };
   }
-  let failure: unknown;
-  for (const name of LIBRARY_NAMES) {
-    try {
-      return dlopen(name, definitions).symbols as unknown as BunLibc;
-    } catch (error) {
-      failure ??= error;
-    }
-  }
-  throw new SystemdError(`Cannot load the C library "${LIBRARY_NAMES[0]}"`, {
-    code: "ENOENT",
-    errno: 2,
-    syscall: "dlopen",
-    cause: failure,
-  });
+  return openLibrary((name) => dlopen(name, definitions).symbols as unknown as BunLibc);
 }
 
 /**
@@ -139,146 +93,20 @@ function openLibc(): BunLibc {
  */
 export function openBunBackend(): Backend {
   const libc = openLibc();
-  const {
-    socket,
-    sendto,
-    sendmsg,
-    fcntl,
-    getsockopt,
-    getsockname,
-    clock_gettime,
-    pipe2,
-    poll,
-    close,
-    open,
-  } = libc;
-
-  // errno is thread-local; every FFI call here runs on this JS thread, so its
-  // errno lives at one fixed address we can read with a plain memory load.
-  const errnoPointer = libc.__errno_location();
-  if (errnoPointer === null) {
-    throw new SystemdError("__errno_location returned NULL", {
-      code: "EIO",
-      errno: EIO,
-      syscall: "__errno_location",
-    });
-  }
-  const errnoCell = new Int32Array(toArrayBuffer(errnoPointer, 0, 4));
-  /** errno right after a call returned -1 (never 0, which would read as success). */
-  const lastErrno = (): number => errnoCell[0] || EIO;
-
-  const message = new MessageBuffer((bytes) => BigInt(ptr(bytes)));
-  const buffers = new CallBuffers();
-  const directoryFlags = directoryOpenFlags(process.arch);
-
-  function socketOption(fd: number, option: number): number {
-    buffers.setSocklen(4);
-    if (getsockopt(fd, SOL_SOCKET, option, buffers.int, buffers.socklen) < 0) return -lastErrno();
-    return buffers.getInt();
-  }
-
-  return {
-    name: "bun",
-
-    openDatagramSocket(): number {
-      const fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) throw SystemdError.fromErrno("socket", lastErrno());
-      return fd;
-    },
-
-    send(
-      fd: number,
-      address: Uint8Array,
-      payload: Uint8Array,
-      length: number,
-      fds: readonly number[] | null,
-      credentials: Credentials | null,
-    ): number {
-      if (length >>> 0 !== length || length > payload.byteLength) {
-        throw new RangeError(`Payload length "${length}" is out of range`);
-      }
-      if (credentials === null && (fds === null || fds.length === 0)) {
-        // Hot path: no struct at all; Bun passes the views' addresses for the call.
-        const sent = sendto(fd, payload, length, SEND_FLAGS, address, address.byteLength);
-        if (sent === length) return 0;
-        return sent < 0 ? lastErrno() : EMSGSIZE;
-      }
-      const invalid = message.build(address, payload, length, fds, credentials);
-      if (invalid !== 0) return invalid;
-      const sent = sendmsg(fd, message.bytes, SEND_FLAGS);
-      if (sent === length) return 0;
-      return sent < 0 ? lastErrno() : EMSGSIZE;
-    },
-
-    setCloexec(fd: number): void {
-      const flags = fcntl(fd, F_GETFD, 0);
-      if (flags < 0) throw SystemdError.fromErrno("fcntl", lastErrno());
-      if ((flags & FD_CLOEXEC) !== 0) return;
-      if (fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
-        throw SystemdError.fromErrno("fcntl", lastErrno());
-      }
-    },
-
-    describeSocket(fd: number): RawSocketDescription | null {
-      const domain = socketOption(fd, SO_DOMAIN);
-      if (domain === -ENOTSOCK) return null;
-      if (domain < 0) throw SystemdError.fromErrno("getsockopt", -domain);
-      const type = socketOption(fd, SO_TYPE);
-      if (type < 0) throw SystemdError.fromErrno("getsockopt", -type);
-      const listening = socketOption(fd, SO_ACCEPTCONN);
-      if (listening < 0) throw SystemdError.fromErrno("getsockopt", -listening);
-      buffers.setSocklen(SOCKADDR_STORAGE_SIZE);
-      if (getsockname(fd, buffers.sockaddr, buffers.socklen) < 0) {
-        throw SystemdError.fromErrno("getsockname", lastErrno());
-      }
-      const localAddress = buffers.copySockaddr(buffers.getSocklen());
-      return { domain, type, listening: listening !== 0, localAddress };
-    },
-
-    monotonicUsec(): bigint {
-      if (clock_gettime(CLOCK_MONOTONIC, buffers.timespec) < 0) {
-        throw SystemdError.fromErrno("clock_gettime", lastErrno());
-      }
-      return buffers.getTimespecUsec();
-    },
-
-    pipe(): [number, number] {
-      if (pipe2(buffers.pipeFds, O_CLOEXEC | O_NONBLOCK) < 0) {
-        throw SystemdError.fromErrno("pipe2", lastErrno());
-      }
-      return buffers.getPipeFds();
-    },
-
-    pollHangup(fd: number): boolean {
-      buffers.setPollfd(fd, POLLIN);
-      let ready: number;
-      while ((ready = poll(buffers.pollfd, 1, 0)) < 0) {
-        const errno = lastErrno();
-        if (errno !== EINTR) throw SystemdError.fromErrno("poll", errno);
-      }
-      if (ready === 0) return false;
-      const revents = buffers.getRevents();
-      // poll reports a closed fd in revents instead of failing: say so as EBADF.
-      if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
-      return (revents & (POLLHUP | POLLERR)) !== 0;
-    },
-
-    close(fd: number): void {
-      // On Linux the fd is gone even when close reports EINTR: not a failure.
-      if (close(fd) < 0) {
-        const errno = lastErrno();
-        if (errno !== EINTR) throw SystemdError.fromErrno("close", errno);
-      }
-    },
-
-    isDirectory(path: string): boolean {
-      if (directoryFlags === undefined) return false;
-      const cPath = encodeCString(path);
-      if (cPath === null) return false;
-      const fd = open(cPath, directoryFlags, 0);
-      if (fd < 0) return false;
-      close(fd);
-      return true;
-    },
+  const calls: LibcCalls = {
+    socket: libc.socket,
+    sendto: libc.sendto,
+    sendmsg: libc.sendmsg,
+    fcntl: libc.fcntl,
+    getsockopt: libc.getsockopt,
+    getsockname: libc.getsockname,
+    clock_gettime: libc.clock_gettime,
+    pipe2: libc.pipe2,
+    poll: libc.poll,
+    close: libc.close,
+    open: libc.open,
+    errno: errnoReader(libc.__errno_location(), (pointer) => toArrayBuffer(pointer, 0, 4)),
+    addressOf: (bytes) => BigInt(ptr(bytes)),
   };
+  return createLibcBackend("bun", process.arch, calls);
 }

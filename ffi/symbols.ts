@@ -159,3 +159,29 @@ export type CheckedTable<T extends Readonly<Record<string, SymbolDefinition>>> =
  * types (checked at compile time against {@linkcode SymbolDefinition}).
  */
 export type LibcSymbols = CheckedTable<typeof LIBC_SYMBOLS>;
+
+/**
+ * How one runtime's FFI represents every {@linkcode NativeType} in JS, as
+ * arguments or as results (Deno: `usize` is a `bigint`; Bun: a `number`).
+ */
+export type NativeValues = { readonly [T in NativeType]: unknown };
+
+/**
+ * One entry of a symbol table (such as {@linkcode LIBC_SYMBOLS}) as a JS
+ * function, given how the runtime passes `Arguments` and returns `Results`.
+ */
+export type NativeFunction<D, Arguments extends NativeValues, Results extends NativeValues> =
+  D extends {
+    readonly parameters: infer P extends readonly NativeType[];
+    readonly result: infer R extends NativeType;
+  } ? (...args: { -readonly [I in keyof P]: Arguments[P[I]] }) => Results[R]
+    : never;
+
+/**
+ * The functions of {@linkcode LIBC_SYMBOLS} as a runtime's `dlopen` exposes
+ * them, given how it passes `Arguments` and returns `Results`.
+ */
+export type NativeLibrary<
+  Arguments extends NativeValues,
+  Results extends NativeValues = Arguments,
+> = { readonly [K in keyof LibcSymbols]: NativeFunction<LibcSymbols[K], Arguments, Results> };
