@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,19 +79,43 @@ function missingAddon(detail: string, cause?: unknown): SystemdError {
 
 let addon: Addon | undefined;
 
+/**
+ * Loads the addon from where it almost always is, in node-gyp-build's order of
+ * preference: a local build, then the glibc prebuild for this architecture.
+ * Cheaper at start-up than node-gyp-build's directory search, which remains
+ * the fallback (for musl, and anything unusual).
+ */
+function loadKnownBuild(require: NodeJS.Require, root: string): Partial<Addon> | undefined {
+  const candidates = [
+    join(root, "build", "Release", "systemd_daemon.node"),
+    join(root, "prebuilds", `linux-${process.arch}`, "node.napi.glibc.node"),
+  ];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) continue;
+    try {
+      return require(candidate) as Partial<Addon>;
+    } catch {
+      // e.g. a glibc build on a musl system: let node-gyp-build choose
+    }
+  }
+  return undefined;
+}
+
 function loadAddon(): Addon {
   if (addon !== undefined) return addon;
   const root = findPackageRoot();
   if (root === undefined) {
     throw missingAddon(`cannot be found: no package.json named "${PACKAGE_NAME}" above this file`);
   }
-  let loaded: Partial<Addon>;
-  try {
-    const require = createRequire(import.meta.url);
-    const nodeGypBuild = require("node-gyp-build") as (directory: string) => Partial<Addon>;
-    loaded = nodeGypBuild(root);
-  } catch (error) {
-    throw missingAddon(`cannot be loaded from "${root}"`, error);
+  const require = createRequire(import.meta.url);
+  let loaded: Partial<Addon> | undefined = loadKnownBuild(require, root);
+  if (loaded === undefined) {
+    try {
+      const nodeGypBuild = require("node-gyp-build") as (directory: string) => Partial<Addon>;
+      loaded = nodeGypBuild(root);
+    } catch (error) {
+      throw missingAddon(`cannot be loaded from "${root}"`, error);
+    }
   }
   const absent = ADDON_FUNCTIONS.filter((name) => typeof loaded[name] !== "function");
   if (absent.length > 0) {
