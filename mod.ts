@@ -35,11 +35,7 @@ export type { Environment } from "./src/environment.ts";
 export { errnoName, SystemdError, type SystemdErrorOptions } from "./src/errors.ts";
 export { type IdleTimer, idleTimer, type IdleTimerOptions } from "./src/idle_timer.ts";
 export { type ListenFd, listenFds, type ListenFdsOptions } from "./src/listen_fds.ts";
-export {
-  LISTEN_FDS_START,
-  type ListenEnvEntry,
-  parseListenEnv,
-} from "./src/listen_env.ts";
+export { LISTEN_FDS_START, type ListenEnvEntry, parseListenEnv } from "./src/listen_env.ts";
 export {
   errno,
   extendTimeout,
@@ -56,8 +52,8 @@ export {
 export {
   checkFdName,
   checkRawState,
-  encodeNotifyFields,
   type EncodeContext,
+  encodeNotifyFields,
   MAX_FDS,
   MAX_MESSAGE_BYTES,
   type NotifyAccess,
@@ -79,4 +75,26 @@ export {
   type WatchdogOptions,
 } from "./src/watchdog.ts";
 export { parseWatchdogEnv } from "./src/watchdog_env.ts";
+export { serve, serveBun, serveDeno, serveNode } from "./src/serve.ts";
+export type {
+  AdoptionInfo,
+  AnyInheritedServer,
+  BunFetchHandler,
+  BunInheritedServer,
+  BunServeOptions,
+  BunServer,
+  CloseOptions,
+  DenoHttpServer,
+  DenoInheritedServer,
+  DenoServeHandler,
+  DenoServeHandlerInfo,
+  DenoServeOptions,
+  FetchHandler,
+  InheritedServer,
+  NodeInheritedServer,
+  ServeAddress,
+  ServeMode,
+  ServeOptions,
+  ServeSocket,
+} from "./src/serve_types.ts";
 export type { Credentials } from "./src/_backend.ts";

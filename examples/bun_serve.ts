@@ -6,10 +6,10 @@
  * - SIGHUP (`ExecReload=kill -HUP $MAINPID`): `RELOADING=1`, re-read the configuration, `READY=1`.
  * - SIGTERM (`systemctl stop`): `STOPPING=1`, stop the server, exit with status 0.
  * - Socket activation: serves on the socket a `.socket` unit passed (fd 3), else on `PORT`.
- *   `Bun.serve({ fd })` silently ignores `fd` and `node:http` `listen({ fd })` silently binds a
- *   random port in Bun 1.x, so an inherited socket is accepted by a `node:net` server and each
- *   connection is handed to a `node:http` server with `emit("connection", socket)`. The
- *   handler is the same `(Request) => Response` function on both paths.
+ *   `Bun.serve({ fd })` silently ignores `fd` in Bun 1.x, so `serveBun()` adopts the inherited
+ *   socket under a `Bun.serve` listener (full speed); if that is not possible it falls back to
+ *   a `node:net` server feeding `node:http` and says why (`mode`, `reason`). The handler is the
+ *   same `(Request) => Response` function on every path.
  *
  * Configuration: `PORT` (default 8080) and `HOST` (default 127.0.0.1) when not socket-activated,
  * and `GREETING_FILE`, a file whose first line is the response body (default `hello`), read at
@@ -20,15 +20,17 @@
  *
  * @module
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
-import { createServer as createNetServer, type Socket } from "node:net";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { listenFds, ready, reloading, startWatchdog, stopping } from "../mod.ts";
+import {
+  type ListenFd,
+  listenFds,
+  ready,
+  reloading,
+  serveBun,
+  startWatchdog,
+  stopping,
+} from "../mod.ts";
 
 /** Reads the greeting from `GREETING_FILE` (first line), or `hello` without one. */
 async function loadGreeting(): Promise<string> {
@@ -61,32 +63,17 @@ interface Running {
   shutdown(): Promise<void>;
 }
 
-/** Serves `handle` on an inherited listening descriptor: node:net accepts, node:http parses. */
-function serveOnFd(fd: number, name: string): Promise<Running> {
-  const http = createHttpServer((request: IncomingMessage, response: ServerResponse): void => {
-    const reply = handle(new Request(`http://localhost${request.url ?? "/"}`));
-    response.statusCode = reply.status;
-    reply.headers.forEach((value, key) => response.setHeader(key, value));
-    reply.text().then((body) => response.end(body));
-  });
-  const connections = new Set<Socket>();
-  const acceptor = createNetServer((connection: Socket): void => {
-    connections.add(connection);
-    connection.once("close", () => connections.delete(connection));
-    http.emit("connection", connection);
-  });
-  return new Promise<Running>((resolve, reject) => {
-    acceptor.once("error", reject);
-    acceptor.listen({ fd }, () =>
-      resolve({
-        where: `fd ${fd} (${name})`,
-        shutdown: () =>
-          new Promise<void>((done) => {
-            acceptor.close(() => done());
-            for (const connection of connections) connection.destroy();
-          }),
-      }));
-  });
+/** Serves `handle` with Bun.serve on an inherited listening socket (adopted, or the fallback). */
+async function serveOnSocket(socket: ListenFd): Promise<Running> {
+  const served = await serveBun(socket, { fetch: handle });
+  console.log(
+    `fd ${socket.fd}: ${served.mode}${served.reason === null ? "" : ` (${served.reason})`}`,
+  );
+  return {
+    where: `fd ${socket.fd} (${socket.name})`,
+    // Stops accepting (systemd keeps its copy of the socket), lets requests in flight finish.
+    shutdown: () => served.close({ graceMs: 5000 }),
+  };
 }
 
 /** Serves `handle` with Bun.serve on `HOST:PORT`. */
@@ -100,9 +87,7 @@ function serveOnPort(): Running {
 // Socket activation: systemd passes the listening socket as fd 3 (listenFds() returns [] when
 // the service was started directly; it also sets FD_CLOEXEC and unsets LISTEN_*).
 const [socket] = await listenFds();
-const running: Running = socket !== undefined
-  ? await serveOnFd(socket.fd, socket.name)
-  : serveOnPort();
+const running: Running = socket !== undefined ? await serveOnSocket(socket) : serveOnPort();
 
 const watchdog = startWatchdog(); // idle when the unit has no WatchdogSec=
 await ready(statusLine(running.where));

@@ -6,22 +6,31 @@
  * - SIGHUP (`ExecReload=kill -HUP $MAINPID`): `RELOADING=1`, re-read the configuration, `READY=1`.
  * - SIGTERM (`systemctl stop`): `STOPPING=1`, shut the server down, exit with status 0.
  * - Socket activation: serves on the socket a `.socket` unit passed (fd 3), else on `PORT`.
- *   `Deno.serve` cannot take a descriptor yet (denoland/deno#6529), so an inherited socket is
- *   served with `node:http` `listen({ fd })`, which works in Deno at lower throughput. The
- *   handler is the same `(Request) => Response` function on both paths.
+ *   `Deno.serve` cannot take a descriptor yet (denoland/deno#6529), so `serveDeno()` adopts the
+ *   inherited socket under a `Deno.serve` listener (full speed); if that is not possible it
+ *   falls back to `node:http` on the descriptor and says why (`mode`, `reason`). The handler is
+ *   the same `(Request) => Response` function on every path.
  *
  * Configuration: `PORT` (default 8080) and `HOST` (default 127.0.0.1) when not socket-activated,
  * and `GREETING_FILE`, a file whose first line is the response body (default `hello`), read at
  * start and on every reload. Unit files to go with it: `examples/units/`.
  *
  * Run it with `deno run --allow-net --allow-env --allow-read --allow-ffi examples/deno_serve.ts`
- * (`--allow-ffi` is what sends to systemd); in your project, import from `@systemd-js/daemon`
+ * (`--allow-ffi` is what sends to systemd and adopts the socket; a unix socket also needs
+ * `--allow-write`); in your project, import from `@systemd-js/daemon`
  * instead of `../mod.ts`.
  *
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { listenFds, ready, reloading, startWatchdog, stopping } from "../mod.ts";
+import {
+  type ListenFd,
+  listenFds,
+  ready,
+  reloading,
+  serveDeno,
+  startWatchdog,
+  stopping,
+} from "../mod.ts";
 
 /** Reads the greeting from `GREETING_FILE` (first line), or `hello` without one. */
 async function loadGreeting(): Promise<string> {
@@ -54,26 +63,17 @@ interface Running {
   shutdown(): Promise<void>;
 }
 
-/** Serves `handle` with node:http on an inherited listening descriptor. */
-function serveOnFd(fd: number, name: string): Promise<Running> {
-  const server = createServer((request: IncomingMessage, response: ServerResponse): void => {
-    const reply = handle(new Request(`http://localhost${request.url ?? "/"}`));
-    response.statusCode = reply.status;
-    reply.headers.forEach((value, key) => response.setHeader(key, value));
-    reply.text().then((body) => response.end(body));
-  });
-  return new Promise<Running>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ fd }, () =>
-      resolve({
-        where: `fd ${fd} (${name})`,
-        shutdown: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            server.closeAllConnections?.();
-          }),
-      }));
-  });
+/** Serves `handle` with Deno.serve on an inherited listening socket (adopted, or the fallback). */
+async function serveOnSocket(socket: ListenFd): Promise<Running> {
+  const served = await serveDeno(socket, { handler: handle });
+  console.log(
+    `fd ${socket.fd}: ${served.mode}${served.reason === null ? "" : ` (${served.reason})`}`,
+  );
+  return {
+    where: `fd ${socket.fd} (${socket.name})`,
+    // Stops accepting (systemd keeps its copy of the socket), lets requests in flight finish.
+    shutdown: () => served.close({ graceMs: 5000 }),
+  };
 }
 
 /** Serves `handle` with Deno.serve on `HOST:PORT`. */
@@ -92,9 +92,7 @@ function serveOnPort(): Promise<Running> {
 // Socket activation: systemd passes the listening socket as fd 3 (listenFds() returns [] when
 // the service was started directly; it also sets FD_CLOEXEC and unsets LISTEN_*).
 const [socket] = await listenFds();
-const running: Running = socket !== undefined
-  ? await serveOnFd(socket.fd, socket.name)
-  : await serveOnPort();
+const running: Running = socket !== undefined ? await serveOnSocket(socket) : await serveOnPort();
 
 const watchdog = startWatchdog(); // idle when the unit has no WatchdogSec=
 await ready(statusLine(running.where));

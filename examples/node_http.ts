@@ -6,6 +6,8 @@
  * - SIGHUP (`ExecReload=kill -HUP $MAINPID`): `RELOADING=1`, re-read the configuration, `READY=1`.
  * - SIGTERM (`systemctl stop`): `STOPPING=1`, close the server, exit with status 0.
  * - Socket activation: serves on the socket a `.socket` unit passed (fd 3), else on `PORT`.
+ *   `serveNode()` runs the server with `listen({ fd })` (as fast as a self-bound port) and
+ *   drains gracefully on close.
  *
  * Configuration: `PORT` (default 8080) and `HOST` (default 127.0.0.1) when not socket-activated,
  * and `GREETING_FILE`, a file whose first line is the response body (default `hello`), read at
@@ -19,7 +21,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { listenFds, ready, reloading, startWatchdog, stopping } from "../mod.ts";
+import {
+  type InheritedServer,
+  listenFds,
+  ready,
+  reloading,
+  serveNode,
+  startWatchdog,
+  stopping,
+} from "../mod.ts";
 
 /** Reads the greeting from `GREETING_FILE` (first line), or `hello` without one. */
 async function loadGreeting(): Promise<string> {
@@ -47,16 +57,19 @@ function statusLine(where: string): string {
 // Socket activation: systemd passes the listening socket as fd 3 (listenFds() returns [] when
 // the service was started directly; it also sets FD_CLOEXEC and unsets LISTEN_*).
 const [socket] = await listenFds();
-const where: string = await new Promise<string>((resolve, reject) => {
-  server.once("error", reject);
-  if (socket !== undefined) {
-    server.listen({ fd: socket.fd }, () => resolve(`fd ${socket.fd} (${socket.name})`));
-  } else {
-    const port = Number(process.env.PORT ?? 8080);
-    const host = process.env.HOST ?? "127.0.0.1";
+let served: InheritedServer | undefined;
+let where: string;
+if (socket !== undefined) {
+  served = await serveNode(socket, server);
+  where = `fd ${socket.fd} (${socket.name})`;
+} else {
+  const port = Number(process.env.PORT ?? 8080);
+  const host = process.env.HOST ?? "127.0.0.1";
+  where = await new Promise<string>((resolve, reject) => {
+    server.once("error", reject);
     server.listen({ port, host }, () => resolve(`${host}:${port}`));
-  }
-});
+  });
+}
 
 const watchdog = startWatchdog(); // idle when the unit has no WatchdogSec=
 await ready(statusLine(where));
@@ -83,10 +96,15 @@ process.once("SIGTERM", async (): Promise<void> => {
   console.log("SIGTERM: stopping");
   await stopping(`Stopping after ${requests} requests`);
   watchdog.stop();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections(); // keep-alive clients must not hold the shutdown
-  });
+  if (served !== undefined) {
+    // Stops accepting (systemd keeps its copy of the socket), lets requests in flight finish.
+    await served.close({ graceMs: 5000 });
+  } else {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections(); // keep-alive clients must not hold the shutdown
+    });
+  }
   console.log("stopped cleanly");
   process.exit(0);
 });

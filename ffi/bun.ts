@@ -16,7 +16,12 @@
 
 import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
 import type { Backend } from "../src/_backend.ts";
-import { LIBC_SYMBOLS, type NativeLibrary, type NativeType } from "./symbols.ts";
+import {
+  LIBC_SYMBOLS,
+  type NativeLibrary,
+  type NativeType,
+  type SymbolDefinition,
+} from "./symbols.ts";
 import { createLibcBackend, errnoReader, type LibcCalls, openLibrary } from "./_libc_backend.ts";
 
 /** bun:ffi argument type for each neutral type. */
@@ -50,27 +55,50 @@ type BunPointer = number;
 type BunInteger = "i32" | "u32" | "usize" | "isize";
 
 /** What Bun accepts for each neutral argument type. */
-type BunArguments = Record<BunInteger, number> & { buffer: Uint8Array; pointer: BunPointer | null };
+export type BunArguments = Record<BunInteger, number> & {
+  buffer: Uint8Array;
+  pointer: BunPointer | null;
+};
 
 /**
  * What Bun returns for each neutral result type. A `*_fast` result is a bigint
  * only beyond 2^53; our 64-bit results (`sendto`, `sendmsg`: bytes sent, at
  * most the payload length, or -1) never get there, so they are numbers.
  */
-type BunResults = Record<BunInteger, number> & Record<"buffer" | "pointer", BunPointer | null>;
+export type BunResults =
+  & Record<BunInteger, number>
+  & Record<"buffer" | "pointer", BunPointer | null>;
 
 /** The symbols of the opened libc. */
 type BunLibc = NativeLibrary<BunArguments, BunResults>;
 
-/** Opens libc with the symbol table translated to bun:ffi types. */
-function openLibc(): BunLibc {
+/**
+ * Translates a neutral symbol table (`symbols.ts`) to bun:ffi definitions.
+ *
+ * @param table `LIBC_SYMBOLS` or `ADOPT_SYMBOLS`
+ * @returns the definitions for bun:ffi's `dlopen`
+ *
+ * @example
+ * ```ts ignore
+ * const { symbols } = dlopen("libc.so.6", bunDefinitions(ADOPT_SYMBOLS));
+ * ```
+ */
+export function bunDefinitions(
+  table: Readonly<Record<string, SymbolDefinition>>,
+): Record<string, { args: FFIType[]; returns: FFIType }> {
   const definitions: Record<string, { args: FFIType[]; returns: FFIType }> = {};
-  for (const [name, { parameters, result }] of Object.entries(LIBC_SYMBOLS)) {
+  for (const [name, { parameters, result }] of Object.entries(table)) {
     definitions[name] = {
       args: parameters.map((type) => ARGUMENT_TYPES[type]),
       returns: RESULT_TYPES[result],
     };
   }
+  return definitions;
+}
+
+/** Opens libc with the symbol table translated to bun:ffi types. */
+function openLibc(): BunLibc {
+  const definitions = bunDefinitions(LIBC_SYMBOLS);
   return openLibrary((name) => dlopen(name, definitions).symbols as unknown as BunLibc);
 }
 

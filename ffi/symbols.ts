@@ -185,3 +185,142 @@ export type NativeLibrary<
   Arguments extends NativeValues,
   Results extends NativeValues = Arguments,
 > = { readonly [K in keyof LibcSymbols]: NativeFunction<LibcSymbols[K], Arguments, Results> };
+
+// ---------------------------------------------------------------------------
+// Socket adoption (`_adopt.ts`: serving Deno.serve / Bun.serve on an inherited
+// socket). A second table of the same kind, opened only when a server adopts a
+// socket, so the notification backends load nothing more.
+
+/**
+ * The libc functions socket adoption calls, keyed by their C names. Each
+ * reports failure by returning -1 and setting errno.
+ */
+export const ADOPT_SYMBOLS = {
+  // int fcntl(int fd, int cmd, ... /* int arg */);
+  fcntl: {
+    parameters: [
+      "i32", // int fd
+      "i32", // int cmd: F_GETFD, F_GETFL or F_SETFL
+      "i32", // int arg (variadic in C, same registers on x86-64 and aarch64 Linux)
+    ],
+    result: "i32", // the flags, 0, or -1
+  },
+  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
+  getsockopt: {
+    parameters: [
+      "i32", // int sockfd
+      "i32", // int level: SOL_SOCKET
+      "i32", // int optname: SO_DOMAIN, SO_TYPE or SO_ACCEPTCONN
+      "buffer", // void *optval: an int
+      "buffer", // socklen_t *optlen
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+  getsockname: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // struct sockaddr *addr: 128 bytes
+      "buffer", // socklen_t *addrlen: in: buffer size; out: the real length
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int open(const char *pathname, int flags, ... /* mode_t mode */);
+  open: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated
+      "i32", // int flags: O_RDONLY | O_CLOEXEC (| O_DIRECTORY)
+      "u32", // mode_t mode: 0, unused without O_CREAT
+    ],
+    result: "i32", // the new fd, or -1
+  },
+  // ssize_t read(int fd, void *buf, size_t count);
+  read: {
+    parameters: [
+      "i32", // int fd
+      "buffer", // void *buf
+      "usize", // size_t count
+    ],
+    result: "isize", // bytes read, 0 at the end, or -1
+  },
+  // ssize_t getdents64(int fd, void *dirp, size_t count);  (glibc >= 2.30)
+  getdents64: {
+    parameters: [
+      "i32", // int fd: an open directory
+      "buffer", // void *dirp: struct linux_dirent64 records
+      "usize", // size_t count
+    ],
+    result: "isize", // bytes written, 0 at the end, or -1
+  },
+  // ssize_t readlink(const char *pathname, char *buf, size_t bufsiz);
+  readlink: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated
+      "buffer", // char *buf: not NUL-terminated on return
+      "usize", // size_t bufsiz
+    ],
+    result: "isize", // bytes written, or -1
+  },
+  // int dup3(int oldfd, int newfd, int flags);
+  dup3: {
+    parameters: [
+      "i32", // int oldfd: the inherited socket
+      "i32", // int newfd: the runtime's listener fd number
+      "i32", // int flags: O_CLOEXEC
+    ],
+    result: "i32", // newfd, or -1
+  },
+  // int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+  epoll_ctl: {
+    parameters: [
+      "i32", // int epfd
+      "i32", // int op: EPOLL_CTL_ADD
+      "i32", // int fd
+      "buffer", // struct epoll_event *event: 12 bytes packed (x86-64) or 16 (aarch64)
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int mkdir(const char *pathname, mode_t mode);
+  mkdir: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated
+      "u32", // mode_t mode: 0700
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int unlink(const char *pathname);
+  unlink: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int rmdir(const char *pathname);
+  rmdir: {
+    parameters: [
+      "buffer", // const char *pathname: NUL-terminated
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int close(int fd);
+  close: {
+    parameters: [
+      "i32", // int fd
+    ],
+    result: "i32", // 0, or -1
+  },
+  // int *__errno_location(void);
+  __errno_location: {
+    parameters: [],
+    result: "pointer", // the calling thread's errno
+  },
+} as const;
+
+/** The shape of {@linkcode ADOPT_SYMBOLS}, checked against `SymbolDefinition`. */
+export type AdoptSymbols = CheckedTable<typeof ADOPT_SYMBOLS>;
+
+/** The functions of {@linkcode ADOPT_SYMBOLS} as a runtime's `dlopen` exposes them. */
+export type AdoptLibrary<Arguments extends NativeValues, Results extends NativeValues = Arguments> =
+  {
+    readonly [K in keyof AdoptSymbols]: NativeFunction<AdoptSymbols[K], Arguments, Results>;
+  };

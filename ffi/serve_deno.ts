@@ -1,0 +1,178 @@
+/**
+ * `serveDeno()`: `Deno.serve` on an inherited socket, by adoption (DESIGN §5,
+ * `_adopt.ts`), else `node:http` on the descriptor.
+ *
+ * Permissions: `--allow-ffi` (adoption works through libc, also for reading
+ * `/proc/self`), `--allow-net` (the throw-away listener on 127.0.0.1:0 or
+ * [::1]:0, and the fallback), and for a unix socket `--allow-read` and
+ * `--allow-write` on the private directory of the throw-away socket
+ * (`$XDG_RUNTIME_DIR`, else `/tmp`). A missing permission makes adoption fall
+ * back, with the reason in `reason`.
+ *
+ * @module
+ */
+
+import type { ListenFd } from "../src/listen_fds.ts";
+import type {
+  DenoHttpServer,
+  DenoInheritedServer,
+  DenoServeHandler,
+  DenoServeOptions,
+} from "../src/serve_types.ts";
+import type { SocketAddress } from "../src/socket_address.ts";
+import { getEnv } from "./runtime.ts";
+import { ADOPT_FAIL_VARIABLE, AdoptFailure, type AdoptReport } from "./_adopt.ts";
+import { openDenoAdopter } from "./_adopt_deno.ts";
+import { DEFAULT_GRACE_MS, listenAddress, messageOf } from "./_serve_common.ts";
+
+/** The listen address `Deno.serve` hands to `onListen`. */
+type DenoAddr = { hostname?: string; port?: number; path?: string };
+
+/** The part of the `Deno` namespace used here. */
+interface DenoServeNamespace {
+  serve(options: Record<string, unknown>, handler: DenoServeHandler): DenoHttpServer;
+}
+
+/**
+ * Serves with `Deno.serve` on the inherited listening socket, or with
+ * `node:http` when adoption fails.
+ *
+ * @param socket the inherited listening stream socket
+ * @param options `Deno.serve` options with the handler
+ * @returns the running server and its mode
+ *
+ * @example
+ * ```ts ignore
+ * const served = await serveDenoOn(socket, { handler: () => new Response("hi") });
+ * ```
+ */
+export async function serveDenoOn(
+  socket: ListenFd,
+  options: DenoServeOptions,
+): Promise<DenoInheritedServer> {
+  const deno = (globalThis as unknown as { Deno: DenoServeNamespace }).Deno;
+  const {
+    handler,
+    onListen,
+    port: _port,
+    hostname: _hostname,
+    path: _path,
+    reusePort: _reuse,
+    ...rest
+  } = options;
+  const fallback = async (reason: string): Promise<DenoInheritedServer> => {
+    // Loaded only here: node:http under Deno starts its Node compatibility layer.
+    const { fetchListener, httpServerFor, listenHttpOnFd, remoteAddress } = await import(
+      "./_node_http.ts"
+    );
+    const listener = fetchListener(handler, (request, completed) => ({
+      remoteAddr: remoteAddress(request.socket),
+      completed,
+    }));
+    const served = await listenHttpOnFd(
+      httpServerFor(listener),
+      socket,
+      "deno",
+      "fallback",
+      reason,
+      false,
+    );
+    onListen?.(listenAddress(socket));
+    return served;
+  };
+
+  let adopter;
+  try {
+    adopter = openDenoAdopter();
+  } catch (error) {
+    return fallback(`cannot load libc for adoption: ${messageOf(error)}`);
+  }
+  const family = socket.address?.family;
+  if (family !== "inet" && family !== "inet6" && family !== "unix") {
+    return fallback(`no adoption for a ${family ?? "non-socket"} descriptor`);
+  }
+
+  let directory: string | undefined;
+  let temporaryPath = "";
+  const where: Record<string, unknown> = {};
+  if (family === "unix") {
+    try {
+      directory = adopter.makePrivateDirectory(getEnv("XDG_RUNTIME_DIR") || "/tmp");
+    } catch (error) {
+      return fallback(messageOf(error));
+    }
+    temporaryPath = `${directory}/listener.sock`;
+    where.path = temporaryPath;
+    where.transport = "unix";
+  } else {
+    where.hostname = family === "inet6" ? "::1" : "127.0.0.1";
+    where.port = 0;
+  }
+
+  const failStep = getEnv(ADOPT_FAIL_VARIABLE);
+  let report: AdoptReport | undefined;
+  let failure: unknown;
+  let server: DenoHttpServer;
+  try {
+    server = deno.serve({
+      ...rest,
+      ...where,
+      onListen(address: DenoAddr): void {
+        // Runs synchronously inside Deno.serve, once the listener is registered with epoll.
+        const temporary: SocketAddress = family === "unix"
+          ? { family: "unix", path: temporaryPath }
+          : { family, host: String(where.hostname), port: address.port ?? 0 };
+        try {
+          report = adopter.adopt(socket.fd, temporary, failStep);
+        } catch (error) {
+          failure = error;
+        }
+      },
+    }, handler);
+  } catch (error) {
+    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    return fallback(`Deno.serve on a throw-away listener failed: ${messageOf(error)}`);
+  }
+  if (report === undefined) {
+    await server.shutdown();
+    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    const reason = failure instanceof AdoptFailure
+      ? failure.message
+      : `adoption failed: ${
+        failure === undefined ? "onListen was not called" : messageOf(failure)
+      }`;
+    return fallback(reason);
+  }
+  if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+  // The runtime's listener fd is now the only copy this process needs.
+  adopter.closeFd(socket.fd);
+  onListen?.(listenAddress(socket));
+
+  let closing: Promise<void> | undefined;
+  const native = server;
+  return {
+    runtime: "deno",
+    mode: "native",
+    reason: null,
+    fd: socket.fd,
+    name: socket.name,
+    address: socket.address,
+    adoption: { listenerFd: report.listenerFd, temporaryAddress: report.temporaryAddress },
+    server: native,
+    finished: native.finished,
+    close(closeOptions = {}): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          // Deno cannot cut connections: let the process exit instead of waiting for them.
+          native.unref();
+          resolve();
+        }, closeOptions.graceMs ?? DEFAULT_GRACE_MS);
+        native.shutdown().then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
