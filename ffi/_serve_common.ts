@@ -7,6 +7,9 @@
 
 import type { ListenFd } from "../src/listen_fds.ts";
 import type { ServeAddress } from "../src/serve_types.ts";
+import type { SocketAddress } from "../src/socket_address.ts";
+import type { Adopter } from "./_adopt.ts";
+import { getEnv } from "./runtime.ts";
 
 /** The default of `CloseOptions.graceMs`. */
 export const DEFAULT_GRACE_MS = 10000;
@@ -25,4 +28,46 @@ export function listenAddress(socket: ListenFd): ServeAddress {
 export function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   return error.name === "Error" ? error.message : `${error.name}: ${error.message}`;
+}
+
+/** Where the runtime's own server listens until the inherited socket takes its place. */
+export interface ThrowAwayListener {
+  /** The unix socket path, in a private 0700 directory ("" for TCP). */
+  readonly path: string;
+  /** The loopback host for TCP ("" for unix); the port is always 0. */
+  readonly host: string;
+  /** Its address, once the runtime has picked the port. */
+  address(port: number): SocketAddress;
+  /** Removes the private directory of a unix listener; nothing for TCP. Idempotent. */
+  remove(): void;
+}
+
+/**
+ * Picks a throw-away listener of the inherited socket's family: loopback
+ * (`127.0.0.1:0`, `[::1]:0`), never reachable from outside, or a socket in a
+ * fresh private directory under `$XDG_RUNTIME_DIR` (or `/tmp`).
+ *
+ * @throws whatever creating the private directory throws
+ */
+export function throwAwayListener(
+  adopter: Adopter,
+  family: "inet" | "inet6" | "unix",
+): ThrowAwayListener {
+  if (family === "unix") {
+    let directory: string | undefined = adopter.makePrivateDirectory(
+      getEnv("XDG_RUNTIME_DIR") || "/tmp",
+    );
+    const path = `${directory}/listener.sock`;
+    return {
+      path,
+      host: "",
+      address: () => ({ family, path }),
+      remove(): void {
+        if (directory !== undefined) adopter.removePrivateDirectory(directory, path);
+        directory = undefined;
+      },
+    };
+  }
+  const host = family === "inet6" ? "::1" : "127.0.0.1";
+  return { path: "", host, address: (port) => ({ family, host, port }), remove(): void {} };
 }

@@ -9,11 +9,15 @@
 
 import type { ListenFd } from "../src/listen_fds.ts";
 import type { BunInheritedServer, BunServeOptions, BunServer } from "../src/serve_types.ts";
-import type { SocketAddress } from "../src/socket_address.ts";
 import { getEnv } from "./runtime.ts";
 import { ADOPT_FAIL_VARIABLE, type Adopter, AdoptFailure, type AdoptReport } from "./_adopt.ts";
 import { openBunAdopter } from "./_adopt_bun.ts";
-import { DEFAULT_GRACE_MS, messageOf } from "./_serve_common.ts";
+import {
+  DEFAULT_GRACE_MS,
+  messageOf,
+  throwAwayListener,
+  type ThrowAwayListener,
+} from "./_serve_common.ts";
 
 /** The part of the `Bun` namespace used here. */
 interface BunServeNamespace {
@@ -76,43 +80,35 @@ export async function serveBunOn(
     return fallback(`no adoption for a ${family ?? "non-socket"} descriptor`);
   }
 
-  let directory: string | undefined;
-  let temporaryPath = "";
-  const where: Record<string, unknown> = {};
-  if (family === "unix") {
-    try {
-      directory = adopter.makePrivateDirectory(getEnv("XDG_RUNTIME_DIR") || "/tmp");
-    } catch (error) {
-      return fallback(messageOf(error));
-    }
-    temporaryPath = `${directory}/listener.sock`;
-    where.unix = temporaryPath;
-  } else {
-    where.hostname = family === "inet6" ? "::1" : "127.0.0.1";
-    where.port = 0;
+  let listener: ThrowAwayListener;
+  try {
+    listener = throwAwayListener(adopter, family);
+  } catch (error) {
+    return fallback(messageOf(error));
   }
+  const where: Record<string, unknown> = family === "unix"
+    ? { unix: listener.path }
+    : { hostname: listener.host, port: 0 };
 
   let server: BunServer & { readonly port?: number };
   try {
     server = bun.serve({ ...rest, ...where });
   } catch (error) {
-    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    listener.remove();
     return fallback(`Bun.serve on a throw-away listener failed: ${messageOf(error)}`);
   }
-  const temporary: SocketAddress = family === "unix"
-    ? { family: "unix", path: temporaryPath }
-    : { family, host: String(where.hostname), port: server.port ?? 0 };
+  const temporary = listener.address(server.port ?? 0);
   let report: AdoptReport;
   try {
     report = adopter.adopt(socket.fd, temporary, getEnv(ADOPT_FAIL_VARIABLE));
   } catch (error) {
     await server.stop(true);
-    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    listener.remove();
     return fallback(
       error instanceof AdoptFailure ? error.message : `adoption failed: ${messageOf(error)}`,
     );
   }
-  if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+  listener.remove();
   adopter.closeFd(socket.fd);
 
   let closing: Promise<void> | undefined;

@@ -19,11 +19,16 @@ import type {
   DenoServeHandler,
   DenoServeOptions,
 } from "../src/serve_types.ts";
-import type { SocketAddress } from "../src/socket_address.ts";
 import { getEnv } from "./runtime.ts";
 import { ADOPT_FAIL_VARIABLE, AdoptFailure, type AdoptReport } from "./_adopt.ts";
 import { openDenoAdopter } from "./_adopt_deno.ts";
-import { DEFAULT_GRACE_MS, listenAddress, messageOf } from "./_serve_common.ts";
+import {
+  DEFAULT_GRACE_MS,
+  listenAddress,
+  messageOf,
+  throwAwayListener,
+  type ThrowAwayListener,
+} from "./_serve_common.ts";
 
 /** The listen address `Deno.serve` hands to `onListen`. */
 type DenoAddr = { hostname?: string; port?: number; path?: string };
@@ -92,22 +97,15 @@ export async function serveDenoOn(
     return fallback(`no adoption for a ${family ?? "non-socket"} descriptor`);
   }
 
-  let directory: string | undefined;
-  let temporaryPath = "";
-  const where: Record<string, unknown> = {};
-  if (family === "unix") {
-    try {
-      directory = adopter.makePrivateDirectory(getEnv("XDG_RUNTIME_DIR") || "/tmp");
-    } catch (error) {
-      return fallback(messageOf(error));
-    }
-    temporaryPath = `${directory}/listener.sock`;
-    where.path = temporaryPath;
-    where.transport = "unix";
-  } else {
-    where.hostname = family === "inet6" ? "::1" : "127.0.0.1";
-    where.port = 0;
+  let listener: ThrowAwayListener;
+  try {
+    listener = throwAwayListener(adopter, family);
+  } catch (error) {
+    return fallback(messageOf(error));
   }
+  const where: Record<string, unknown> = family === "unix"
+    ? { path: listener.path, transport: "unix" }
+    : { hostname: listener.host, port: 0 };
 
   const failStep = getEnv(ADOPT_FAIL_VARIABLE);
   let report: AdoptReport | undefined;
@@ -119,9 +117,7 @@ export async function serveDenoOn(
       ...where,
       onListen(address: DenoAddr): void {
         // Runs synchronously inside Deno.serve, once the listener is registered with epoll.
-        const temporary: SocketAddress = family === "unix"
-          ? { family: "unix", path: temporaryPath }
-          : { family, host: String(where.hostname), port: address.port ?? 0 };
+        const temporary = listener.address(address.port ?? 0);
         try {
           report = adopter.adopt(socket.fd, temporary, failStep);
         } catch (error) {
@@ -130,12 +126,12 @@ export async function serveDenoOn(
       },
     }, handler);
   } catch (error) {
-    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    listener.remove();
     return fallback(`Deno.serve on a throw-away listener failed: ${messageOf(error)}`);
   }
   if (report === undefined) {
     await server.shutdown();
-    if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+    listener.remove();
     const reason = failure instanceof AdoptFailure
       ? failure.message
       : `adoption failed: ${
@@ -143,7 +139,7 @@ export async function serveDenoOn(
       }`;
     return fallback(reason);
   }
-  if (directory !== undefined) adopter.removePrivateDirectory(directory, temporaryPath);
+  listener.remove();
   // The runtime's listener fd is now the only copy this process needs.
   adopter.closeFd(socket.fd);
   onListen?.(listenAddress(socket));
