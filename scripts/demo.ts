@@ -24,7 +24,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { freePort } from "./systemd/free_port.ts";
-import { runLoad } from "./systemd/load_client.ts";
+import { restartUnderLoad } from "./systemd/restart_under_load.ts";
 import {
   startUserManager,
   type UserManager,
@@ -32,20 +32,17 @@ import {
 } from "./systemd/user_manager.ts";
 import { check, show, Steps } from "./demo/steps.ts";
 import {
-  commonServiceLines,
+  ACTIVATION_SERVICE,
   execStart,
   httpGet,
+  serviceLines,
   serviceLogs,
-} from "../tests/fixtures/systemd_activation/_harness.ts";
+} from "../tests/_systemd.ts";
 import { RUNTIME } from "../tests/_runtime.ts";
 
 const EXIT_SKIPPED = 77;
 const RESTARTS = 10;
 const WATCHDOG_SEC = 2;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 async function demo(manager: UserManager, steps: Steps): Promise<void> {
   const base = manager.uniqueName("demo");
@@ -68,13 +65,13 @@ async function demo(manager: UserManager, steps: Steps): Promise<void> {
       "StartLimitIntervalSec=0",
       "[Service]",
       "Type=notify",
-      `ExecStart=${execStart("activation_service.ts", [manager.tmpDir])}`,
+      `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir])}`,
       `WatchdogSec=${WATCHDOG_SEC}`,
       "Restart=on-failure",
       "RestartSec=1",
       "TimeoutStartSec=30s",
       "TimeoutStopSec=10s",
-      ...commonServiceLines(join(manager.tmpDir, `${base}.log`)),
+      ...serviceLines(join(manager.tmpDir, `${base}.log`)),
       "",
     ].join("\n");
     await manager.writeUnit(socket, socketText);
@@ -132,29 +129,13 @@ async function demo(manager: UserManager, steps: Steps): Promise<void> {
   await steps.run(
     `${RESTARTS} × systemctl --user restart under load: no request may fail`,
     async () => {
-      const stopLoad = new AbortController();
-      const load = runLoad({
+      const { load: result, mainPids } = await restartUnderLoad(
+        manager,
+        service,
         port,
-        paths: ["/", "/?delay=40"],
-        concurrency: 8,
-        maxRequests: 200_000,
-        maxDurationMs: 120_000,
-        requestTimeoutMs: 30_000,
-        accept: (status, body) => status === 200 && /^hello from \d+\n$/.test(body),
-        signal: stopLoad.signal,
-      });
-      const pids: string[] = [];
-      try {
-        for (let i = 1; i <= RESTARTS; i++) {
-          const restarted = await manager.systemctl("restart", service);
-          check(restarted.code === 0, `restart ${i} failed: ${restarted.stderr.trim()}`);
-          pids.push((await manager.show(service, ["MainPID"])).MainPID);
-          await sleep(150);
-        }
-      } finally {
-        stopLoad.abort();
-      }
-      const result = await load;
+        RESTARTS,
+      );
+      const pids = mainPids.slice(1);
       show(
         `restarted ${RESTARTS} times, new MainPIDs: ${pids.join(" ")}\n` +
           `load: ${result.sent} requests, ${result.ok} ok, ${result.failed} failed` +

@@ -2,11 +2,10 @@
  * Test helper: runs tests/fixtures/notify_receiver.py, a notification receiver
  * that shares no code with the module, and hands its reports to the test.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { fromBase64, startJsonLineChild } from "./_json_line_child.ts";
 
 const SCRIPT = new URL("./fixtures/notify_receiver.py", import.meta.url).pathname;
 
@@ -60,58 +59,29 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
   const address = options.abstract === true
     ? `@sdjs-test/${unique}/${process.pid}`
     : join(directory, "notify.sock");
-  const args = [SCRIPT, address];
+  const args = [address];
   if (options.keepFds === true) args.push("--keep-fds");
   if (options.paused === true) args.push("--paused");
-  const child: ChildProcessWithoutNullStreams = spawn("python3", args, {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const queue: Record<string, unknown>[] = [];
-  const waiters: ((line: Record<string, unknown>) => void)[] = [];
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += String(chunk)));
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    const parsed = JSON.parse(line) as Record<string, unknown>;
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(parsed);
-    else queue.push(parsed);
-  });
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-
-  function nextLine(timeoutMs: number): Promise<Record<string, unknown> | undefined> {
-    const queued = queue.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        resolve(undefined);
-      }, timeoutMs);
-      const waiter = (line: Record<string, unknown>): void => {
-        clearTimeout(timer);
-        resolve(line);
-      };
-      waiters.push(waiter);
-    });
-  }
+  const child = startJsonLineChild(SCRIPT, args);
 
   async function command(word: string): Promise<void> {
-    child.stdin.write(`${word}\n`);
-    const answer = await nextLine(5000);
+    child.send(word);
+    const answer = await child.nextLine(5000);
     if (answer?.event !== word) throw new Error(`receiver did not confirm "${word}"`);
   }
 
-  const bound = await nextLine(5000);
+  const bound = await child.nextLine(5000);
   if (bound?.event !== "bound") {
     child.kill();
-    throw new Error(`receiver did not start: ${stderr}`);
+    throw new Error(`receiver did not start: ${child.stderr}`);
   }
   return {
     address,
     async next(timeoutMs = 5000): Promise<ReceivedMessage> {
-      const line = await nextLine(timeoutMs);
+      const line = await child.nextLine(timeoutMs);
       if (line === undefined) throw new Error(`no datagram within ${timeoutMs} ms`);
       if (line.event !== "message") throw new Error(`unexpected receiver line ${JSON.stringify(line)}`);
-      const bytes = Uint8Array.from(atob(line.data as string), (c) => c.charCodeAt(0));
+      const bytes = fromBase64(line.data as string);
       return {
         text: new TextDecoder().decode(bytes),
         bytes,
@@ -124,19 +94,14 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
       };
     },
     async silentFor(ms: number): Promise<boolean> {
-      const line = await nextLine(ms);
-      if (line !== undefined) queue.unshift(line);
+      const line = await child.nextLine(ms);
+      if (line !== undefined) child.unread(line);
       return line === undefined;
     },
     pause: () => command("pause"),
     resume: () => command("resume"),
     async close(): Promise<void> {
-      if (child.exitCode === null) {
-        child.stdin.end("quit\n");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await child.quit();
       rmSync(directory, { recursive: true, force: true });
     },
   };

@@ -4,23 +4,7 @@ import { notify, ready, status, SystemdError } from "../mod.ts";
 import { withEnv } from "./_env.ts";
 import { startReceiver } from "./_receiver.ts";
 import { runFixture } from "./_runtime.ts";
-
-/** Largest gap between timer ticks of 1 ms while `body` runs: how long the loop was blocked. */
-async function maxLoopDelay<T>(body: () => Promise<T>): Promise<{ result: T; maxDelayMs: number }> {
-  let maxDelayMs = 0;
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    maxDelayMs = Math.max(maxDelayMs, now - last);
-    last = now;
-  }, 1);
-  try {
-    const result = await body();
-    return { result, maxDelayMs };
-  } finally {
-    clearInterval(timer);
-  }
-}
+import { maxLoopDelay } from "./fixtures/_load.ts";
 
 // The receiver's queue takes about net.unix.max_dgram_qlen (10 here) datagrams before EAGAIN.
 describe("backpressure: the manager's queue is full", () => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { run, RUNTIME } from "./_runtime.ts";
-import { SKIP } from "./fixtures/systemd_activation/_skip.ts";
+import { SKIP } from "./_user_manager.ts";
 
 function demoCommand(): [string, string[]] {
   switch (RUNTIME) {

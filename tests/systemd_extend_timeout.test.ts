@@ -6,18 +6,9 @@
  * Both services start together in `before()`; the tests wait for their outcomes.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
-import {
-  execStart,
-  printOutputOnFailure,
-  readText,
-  serviceBasics,
-  serviceOutput,
-  SKIP,
-  systemctlOk,
-} from "./fixtures/systemd/_units.ts";
+import { describe, test } from "node:test";
+import { type NotifyService, readText, systemctlOk, writeNotifyService } from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 
 /** How long the fixture takes to start. */
 const START_MS = 5_000;
@@ -42,53 +33,26 @@ function elapsedMs(from: string, to: string): number {
 }
 
 describe("extendTimeout() under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-  let extending: { unit: string; log: string };
-  let control: { unit: string; log: string };
+  let extending: NotifyService;
+  let control: NotifyService;
 
-  before(async () => {
-    manager = await startUserManager();
-    try {
-      const write = async (
-        prefix: string,
-        mode: string,
-      ): Promise<{ unit: string; log: string }> => {
-        const base = manager.uniqueName(prefix);
-        const unit = `${base}.service`;
-        const log = join(manager.tmpDir, `${base}.log`);
-        await manager.writeUnit(
-          unit,
-          [
-            "[Service]",
-            "Type=notify",
-            "NotifyAccess=main",
-            `ExecStart=${
-              execStart("tests/fixtures/systemd/slow_start.ts", [String(START_MS), mode])
-            }`,
-            ...serviceBasics(log),
-            "TimeoutStartSec=2",
-            "Restart=no",
-            "",
-          ].join("\n"),
-        );
-        return { unit, log };
-      };
-      extending = await write("ext-extend", "extend");
-      control = await write("ext-control", "no-extend");
-      // Both at once, without waiting for the start jobs to finish.
-      await systemctlOk(manager, "start", "--no-block", extending.unit, control.unit);
-    } catch (error) {
-      console.error(`service output:\n${serviceOutput(manager)}`);
-      throw error;
-    }
-  });
-
-  after(async () => {
-    await manager?.stop();
+  const systemd = useUserManager(async (manager) => {
+    const write = (prefix: string, mode: string): Promise<NotifyService> =>
+      writeNotifyService(
+        manager,
+        prefix,
+        "tests/fixtures/systemd/slow_start.ts",
+        [String(START_MS), mode],
+        ["TimeoutStartSec=2", "Restart=no"],
+      );
+    extending = await write("ext-extend", "extend");
+    control = await write("ext-control", "no-extend");
+    // Both at once, without waiting for the start jobs to finish.
+    await systemctlOk(manager, "start", "--no-block", extending.unit, control.unit);
   });
 
   test("a 5 s start that calls extendTimeout() every second outlives TimeoutStartSec=2 and reaches running", async () => {
-    await printOutputOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const props = await manager.waitFor(
         extending.unit,
         (p) => p.SubState === "running" || p.ActiveState === "failed",
@@ -110,7 +74,7 @@ describe("extendTimeout() under a real systemd", { skip: SKIP }, () => {
   });
 
   test("the same start without extendTimeout() fails with Result=timeout after about 2 s (control)", async () => {
-    await printOutputOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const props = await manager.waitFor(
         control.unit,
         (p) => p.ActiveState === "failed" || p.SubState === "running",

@@ -10,33 +10,19 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
-import {
-  commonServiceLines,
-  execStart,
-  systemctlOk,
-  withLogsOnFailure,
-} from "./fixtures/systemd_activation/_harness.ts";
-import { SKIP } from "./fixtures/systemd_activation/_skip.ts";
+import { describe, test } from "node:test";
+import { execStart, serviceLines, systemctlOk } from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 import type { FdStoreReport } from "./fixtures/systemd_activation/fd_store_service.ts";
 
 /** A service's report plus what systemd said about its store right after it was ready. */
 type Observed = FdStoreReport & { readonly nStored: string };
 
 describe("fd store under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-
-  before(async () => {
-    manager = await startUserManager();
-  });
-
-  after(async () => {
-    await manager?.stop();
-  });
+  const systemd = useUserManager();
 
   test("a stored descriptor comes back by name after a restart, and fdStoreRemove removes it", async () => {
-    await withLogsOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const service = `${manager.uniqueName("fdstore")}.service`;
       const dir = manager.tmpDir;
       await manager.writeUnit(
@@ -45,8 +31,8 @@ describe("fd store under a real systemd", { skip: SKIP }, () => {
           "[Service]",
           "Type=notify",
           "FileDescriptorStoreMax=4",
-          `ExecStart=${execStart("fd_store_service.ts", [dir])}`,
-          ...commonServiceLines(join(dir, `${service}.log`)),
+          `ExecStart=${execStart("tests/fixtures/systemd_activation/fd_store_service.ts", [dir])}`,
+          ...serviceLines(join(dir, `${service}.log`)),
           "TimeoutStartSec=30s",
           "",
         ].join("\n"),

@@ -5,34 +5,25 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { freePort } from "../scripts/systemd/free_port.ts";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
 import {
-  commonServiceLines,
+  ACTIVATION_SERVICE,
   execStart,
   httpGet,
   readText,
+  serviceLines,
   systemctlOk,
-  withLogsOnFailure,
-} from "./fixtures/systemd_activation/_harness.ts";
-import { SKIP } from "./fixtures/systemd_activation/_skip.ts";
+} from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 
 const IDLE_MS = 1500;
 
 describe("idle exit under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-
-  before(async () => {
-    manager = await startUserManager();
-  });
-
-  after(async () => {
-    await manager?.stop();
-  });
+  const systemd = useUserManager();
 
   test("the service exits 0 after the idle time, the socket keeps listening, and the next request starts it again", async () => {
-    await withLogsOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("idle");
       const port = await freePort();
       const log = join(manager.tmpDir, `${base}.log`);
@@ -46,9 +37,9 @@ describe("idle exit under a real systemd", { skip: SKIP }, () => {
           "[Service]",
           "Type=notify",
           `ExecStart=${
-            execStart("activation_service.ts", [manager.tmpDir, "--idle-ms", String(IDLE_MS)])
+            execStart(ACTIVATION_SERVICE, [manager.tmpDir, "--idle-ms", String(IDLE_MS)])
           }`,
-          ...commonServiceLines(log),
+          ...serviceLines(log),
           "TimeoutStartSec=30s",
           "",
         ].join("\n"),

@@ -10,24 +10,22 @@
 import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { freePort } from "../scripts/systemd/free_port.ts";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
+import type { UserManager } from "../scripts/systemd/user_manager.ts";
 import { RUNTIME } from "./_runtime.ts";
 import {
   exampleServiceUnit,
-  execStart,
   httpText,
-  printOutputOnFailure,
   readText,
   runProgram,
-  serviceBasics,
-  SKIP,
   sleep,
   systemctlOk,
   unitTemplate,
   waitForText,
-} from "./fixtures/systemd/_units.ts";
+  writeNotifyService,
+} from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 
 /** What the tests read from `systemctl --user show`. */
 const PROPERTIES: readonly string[] = [
@@ -45,24 +43,17 @@ const PROPERTIES: readonly string[] = [
 
 /**
  * The manager's verdict on a main process that exited by itself with status 0, as the
- * `ExecStopPost=` of `serviceBasics()` writes it; killed by the SIGTERM it would be
- * `code=killed status=TERM`.
+ * `ExecStopPost=` of `serviceLines(log, { recordExit: true })` writes it; killed by the SIGTERM
+ * it would be `code=killed status=TERM`.
  */
 const CLEAN_EXIT = /^exit: result=success code=exited status=0$/m;
 
 describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-
-  before(async () => {
-    manager = await startUserManager();
-  });
-
-  after(async () => {
-    await manager?.stop();
-  });
+  const systemd = useUserManager();
 
   /** Writes the example service unit with a greeting file and a free port; does not start it. */
   async function writeExample(
+    manager: UserManager,
     prefix: string,
     extra: readonly string[] = [],
   ): Promise<{ unit: string; port: number; log: string; greeting: string }> {
@@ -84,8 +75,8 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   }
 
   test("READY=1 and STATUS= from the main process end the start: the example serves when systemctl start returns", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const { unit, port, log } = await writeExample("life-ready");
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, port, log } = await writeExample(manager, "life-ready");
       await systemctlOk(manager, "start", unit); // Type=notify: returns once READY=1 arrived
       const props = await manager.show(unit, PROPERTIES);
       assert.equal(props.Type, "notify");
@@ -100,8 +91,8 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   test("systemctl reload: SIGHUP → RELOADING=1 with its status, then READY=1 with the new configuration", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const { unit, port, log, greeting } = await writeExample("life-reload");
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, port, log, greeting } = await writeExample(manager, "life-reload");
       await systemctlOk(manager, "start", unit);
       const started = await manager.show(unit, PROPERTIES);
       assert.equal(await httpText("127.0.0.1", port), "hello\n");
@@ -149,8 +140,8 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   test("systemctl stop: SIGTERM → STOPPING=1, the example closes and exits 0 (Result=success)", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const { unit, port, log } = await writeExample("life-stop");
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, port, log } = await writeExample(manager, "life-stop");
       await systemctlOk(manager, "start", unit);
       assert.equal(await httpText("127.0.0.1", port), "hello\n");
       await systemctlOk(manager, "stop", unit);
@@ -165,21 +156,13 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   test("STOPPING=1 sent on the service's own initiative makes the unit deactivating until it exits", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const base = manager.uniqueName("life-selfstop");
-      const unit = `${base}.service`;
-      const log = join(manager.tmpDir, `${base}.log`);
-      await manager.writeUnit(
-        unit,
-        [
-          "[Service]",
-          "Type=notify",
-          "NotifyAccess=main",
-          `ExecStart=${execStart("tests/fixtures/systemd/self_stop.ts", ["1500"])}`,
-          ...serviceBasics(log),
-          "TimeoutStopSec=10",
-          "",
-        ].join("\n"),
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, log } = await writeNotifyService(
+        manager,
+        "life-selfstop",
+        "tests/fixtures/systemd/self_stop.ts",
+        ["1500"],
+        ["TimeoutStopSec=10"],
       );
       await systemctlOk(manager, "start", unit);
       const running = await manager.show(unit, PROPERTIES);
@@ -201,8 +184,8 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   test("a status sent right before exiting is kept when barrier() is awaited first", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const units = await writeJobs("life-barrier", "barrier", 5);
+    await systemd.withLogsOnFailure(async (manager) => {
+      const units = await writeJobs(manager, "life-barrier", "barrier", 5);
       const logs = units.map((unit) => join(manager.tmpDir, unit.replace(/\.service$/, ".log")));
       await Promise.all(units.map((unit) => manager.systemctl("start", unit)));
       for (const unit of units) {
@@ -223,22 +206,20 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   /** Writes `count` Type=notify + RemainAfterExit=yes units running exit_after_status.ts. */
-  async function writeJobs(prefix: string, mode: string, count: number): Promise<string[]> {
+  async function writeJobs(
+    manager: UserManager,
+    prefix: string,
+    mode: string,
+    count: number,
+  ): Promise<string[]> {
     const units: string[] = [];
     for (let i = 0; i < count; i++) {
-      const base = manager.uniqueName(prefix);
-      const unit = `${base}.service`;
-      await manager.writeUnit(
-        unit,
-        [
-          "[Service]",
-          "Type=notify",
-          "NotifyAccess=main",
-          "RemainAfterExit=yes",
-          `ExecStart=${execStart("tests/fixtures/systemd/exit_after_status.ts", [mode])}`,
-          ...serviceBasics(join(manager.tmpDir, `${base}.log`)),
-          "",
-        ].join("\n"),
+      const { unit } = await writeNotifyService(
+        manager,
+        prefix,
+        "tests/fixtures/systemd/exit_after_status.ts",
+        [mode],
+        ["RemainAfterExit=yes"],
       );
       units.push(unit);
     }
@@ -246,7 +227,7 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   }
 
   test("socket-activated: the first connection starts the example, which serves on the passed socket", async () => {
-    await printOutputOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("life-socket");
       const port = await freePort();
       const unusedPort = await freePort();
@@ -292,8 +273,8 @@ describe("service lifecycle under a real systemd", { skip: SKIP }, () => {
   });
 
   test("MemoryDenyWriteExecute=yes breaks the JIT runtime: the example never becomes ready", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const { unit, log } = await writeExample("life-mdwe", [
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, log } = await writeExample(manager, "life-mdwe", [
         "MemoryDenyWriteExecute=yes",
         "Restart=no",
       ]);

@@ -7,111 +7,79 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { freePort } from "../scripts/systemd/free_port.ts";
-import { type LoadResult, runLoad } from "../scripts/systemd/load_client.ts";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
-import {
-  commonServiceLines,
-  execStart,
-  httpGet,
-  systemctlOk,
-  withLogsOnFailure,
-} from "./fixtures/systemd_activation/_harness.ts";
-import { SKIP } from "./fixtures/systemd_activation/_skip.ts";
+import type { LoadResult } from "../scripts/systemd/load_client.ts";
+import { restartUnderLoad } from "../scripts/systemd/restart_under_load.ts";
+import type { UserManager } from "../scripts/systemd/user_manager.ts";
+import { ACTIVATION_SERVICE, execStart, httpGet, serviceLines, systemctlOk } from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 import { RUNTIME } from "./_runtime.ts";
 
 const RESTARTS = 10;
 
+/**
+ * Sets up a socket-activated service, runs the load through `restarts` restarts, returns the
+ * counts and every MainPID seen.
+ */
+async function restartServiceUnderLoad(
+  manager: UserManager,
+  restarts: number,
+  serviceArgs: readonly string[],
+): Promise<{ result: LoadResult; pids: Set<string>; base: string }> {
+  const base = manager.uniqueName("restart");
+  const port = await freePort();
+  await manager.writeUnit(
+    `${base}.socket`,
+    ["[Socket]", `ListenStream=127.0.0.1:${port}`, ""].join("\n"),
+  );
+  await manager.writeUnit(
+    `${base}.service`,
+    [
+      "[Unit]",
+      // The default start limit (5 starts in 10 s) would stop the 6th restart.
+      "StartLimitIntervalSec=0",
+      "[Service]",
+      "Type=notify",
+      `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir, ...serviceArgs])}`,
+      ...serviceLines(join(manager.tmpDir, `${base}.log`)),
+      "TimeoutStartSec=30s",
+      // A service that does not drain in time is killed, and the test sees failed requests.
+      "TimeoutStopSec=10s",
+      "",
+    ].join("\n"),
+  );
+  await systemctlOk(manager, "start", `${base}.socket`);
+  const first = await httpGet({ host: "127.0.0.1", port }, "/");
+  assert.match(first.body, /^hello from \d+\n$/);
+
+  const { load: result, mainPids, restartMs } = await restartUnderLoad(
+    manager,
+    `${base}.service`,
+    port,
+    restarts,
+  );
+  const meanRestartMs = restartMs.reduce((sum, ms) => sum + ms, 0) / restarts;
+  console.log(
+    `restart under load (${RUNTIME}${
+      serviceArgs.length > 0 ? ` ${serviceArgs.join(" ")}` : ""
+    }): ` +
+      `${restarts} restarts (${meanRestartMs.toFixed(0)} ms each), ` +
+      `${result.sent} requests: ${result.ok} ok, ${result.failed} failed ${
+        JSON.stringify(result.errors)
+      }, ` +
+      `answered by ${Object.keys(result.bodies).length} processes, ` +
+      `slowest ${result.maxLatencyMs.toFixed(0)} ms, ${(result.durationMs / 1000).toFixed(1)} s`,
+  );
+  return { result, pids: new Set(mainPids), base };
+}
+
 describe("zero-downtime restart under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-
-  before(async () => {
-    manager = await startUserManager();
-  });
-
-  after(async () => {
-    await manager?.stop();
-  });
-
-  /** Sets up a socket-activated service, runs the load through `restarts` restarts, returns the counts. */
-  async function restartUnderLoad(restarts: number, serviceArgs: readonly string[]): Promise<{
-    result: LoadResult;
-    pids: Set<string>;
-    base: string;
-  }> {
-    const base = manager.uniqueName("restart");
-    const port = await freePort();
-    await manager.writeUnit(
-      `${base}.socket`,
-      ["[Socket]", `ListenStream=127.0.0.1:${port}`, ""].join("\n"),
-    );
-    await manager.writeUnit(
-      `${base}.service`,
-      [
-        "[Unit]",
-        // The default start limit (5 starts in 10 s) would stop the 6th restart.
-        "StartLimitIntervalSec=0",
-        "[Service]",
-        "Type=notify",
-        `ExecStart=${execStart("activation_service.ts", [manager.tmpDir, ...serviceArgs])}`,
-        ...commonServiceLines(join(manager.tmpDir, `${base}.log`)),
-        "TimeoutStartSec=30s",
-        // A service that does not drain in time is killed, and the test sees failed requests.
-        "TimeoutStopSec=10s",
-        "",
-      ].join("\n"),
-    );
-    await systemctlOk(manager, "start", `${base}.socket`);
-    const first = await httpGet({ host: "127.0.0.1", port }, "/");
-    assert.match(first.body, /^hello from \d+\n$/);
-
-    const stopLoad = new AbortController();
-    // Every other request takes 40 ms, so SIGTERM finds requests in flight.
-    const load = runLoad({
-      port,
-      paths: ["/", "/?delay=40"],
-      concurrency: 8,
-      maxRequests: 200_000,
-      maxDurationMs: 120_000,
-      requestTimeoutMs: 30_000,
-      accept: (status, body) => status === 200 && /^hello from \d+\n$/.test(body),
-      signal: stopLoad.signal,
-    });
-    const pids = new Set<string>();
-    let restartMs = 0;
-    try {
-      for (let i = 0; i < restarts; i++) {
-        const { MainPID } = await manager.show(`${base}.service`, ["MainPID"]);
-        pids.add(MainPID);
-        const since = performance.now();
-        await systemctlOk(manager, "restart", `${base}.service`);
-        restartMs += performance.now() - since;
-        // Let the new process serve some requests before the next restart.
-        await new Promise((resolve) => setTimeout(resolve, 150));
-      }
-      pids.add((await manager.show(`${base}.service`, ["MainPID"])).MainPID);
-    } finally {
-      stopLoad.abort();
-    }
-    const result = await load;
-    console.log(
-      `restart under load (${RUNTIME}${
-        serviceArgs.length > 0 ? ` ${serviceArgs.join(" ")}` : ""
-      }): ` +
-        `${restarts} restarts (${(restartMs / restarts).toFixed(0)} ms each), ` +
-        `${result.sent} requests: ${result.ok} ok, ${result.failed} failed ${
-          JSON.stringify(result.errors)
-        }, ` +
-        `answered by ${Object.keys(result.bodies).length} processes, ` +
-        `slowest ${result.maxLatencyMs.toFixed(0)} ms, ${(result.durationMs / 1000).toFixed(1)} s`,
-    );
-    return { result, pids, base };
-  }
+  const systemd = useUserManager();
 
   test(`${RESTARTS} restarts under load fail no request and each starts a new process`, async () => {
-    await withLogsOnFailure(manager, async () => {
-      const { result, pids, base } = await restartUnderLoad(RESTARTS, []);
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { result, pids, base } = await restartServiceUnderLoad(manager, RESTARTS, []);
       assert.equal(result.failed, 0, `failed requests: ${JSON.stringify(result.errors)}`);
       assert.equal(result.ok, result.sent);
       assert.ok(result.ok >= RESTARTS * 10, `only ${result.ok} requests were made`);
@@ -127,7 +95,7 @@ describe("zero-downtime restart under a real systemd", { skip: SKIP }, () => {
   });
 
   test("a service that exits at once on SIGTERM fails requests under the same load (the check can fail)", async () => {
-    const { result } = await restartUnderLoad(3, ["--abrupt"]);
+    const { result } = await restartServiceUnderLoad(systemd.manager, 3, ["--abrupt"]);
     assert.ok(result.failed > 0, "an abrupt exit lost no request: the load cannot see failures");
   });
 });

@@ -10,19 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import type { ListenFd } from "../mod.ts";
 import { freePort } from "../scripts/systemd/free_port.ts";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
 import { RUNTIME } from "./_runtime.ts";
-import {
-  commonServiceLines,
-  execStart,
-  httpGet,
-  systemctlOk,
-  withLogsOnFailure,
-} from "./fixtures/systemd_activation/_harness.ts";
-import { SKIP } from "./fixtures/systemd_activation/_skip.ts";
+import { ACTIVATION_SERVICE, execStart, httpGet, serviceLines, systemctlOk } from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 import type { ActivationReport } from "./fixtures/systemd_activation/activation_service.ts";
 
 function byName(fds: readonly ListenFd[]): Map<string, ListenFd> {
@@ -30,18 +23,10 @@ function byName(fds: readonly ListenFd[]): Map<string, ListenFd> {
 }
 
 describe("socket activation under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
-
-  before(async () => {
-    manager = await startUserManager();
-  });
-
-  after(async () => {
-    await manager?.stop();
-  });
+  const systemd = useUserManager();
 
   test("the first connection starts the service, which gets every named socket of three socket units", async () => {
-    await withLogsOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("sa-named");
       const port = await freePort();
       const streamPath = join(manager.tmpDir, `${base}.stream.sock`);
@@ -64,8 +49,8 @@ describe("socket activation under a real systemd", { skip: SKIP }, () => {
           "[Service]",
           "Type=notify",
           `Sockets=${sockets.map(([unit]) => unit).join(" ")}`,
-          `ExecStart=${execStart("activation_service.ts", [manager.tmpDir])}`,
-          ...commonServiceLines(join(manager.tmpDir, `${base}.log`)),
+          `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir])}`,
+          ...serviceLines(join(manager.tmpDir, `${base}.log`)),
           "TimeoutStartSec=30s",
           "",
         ].join("\n"),
@@ -150,7 +135,7 @@ describe("socket activation under a real systemd", { skip: SKIP }, () => {
   });
 
   test("one socket unit with several Listen lines passes them all under one name", async () => {
-    await withLogsOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("sa-one-unit");
       const port = await freePort();
       const streamPath = join(manager.tmpDir, `${base}.sock`);
@@ -170,8 +155,8 @@ describe("socket activation under a real systemd", { skip: SKIP }, () => {
         [
           "[Service]",
           "Type=notify",
-          `ExecStart=${execStart("activation_service.ts", [manager.tmpDir])}`,
-          ...commonServiceLines(join(manager.tmpDir, `${base}.log`)),
+          `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir])}`,
+          ...serviceLines(join(manager.tmpDir, `${base}.log`)),
           "",
         ].join("\n"),
       );
@@ -197,7 +182,7 @@ describe("socket activation under a real systemd", { skip: SKIP }, () => {
   });
 
   test("Accept=yes starts one instance per connection, each with one connected fd named connection", async () => {
-    await withLogsOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("sa-accept");
       const port = await freePort();
       await manager.writeUnit(
@@ -208,8 +193,10 @@ describe("socket activation under a real systemd", { skip: SKIP }, () => {
         `${base}@.service`,
         [
           "[Service]",
-          `ExecStart=${execStart("connection_service.ts", [manager.tmpDir])}`,
-          ...commonServiceLines(join(manager.tmpDir, `${base}.log`)),
+          `ExecStart=${
+            execStart("tests/fixtures/systemd_activation/connection_service.ts", [manager.tmpDir])
+          }`,
+          ...serviceLines(join(manager.tmpDir, `${base}.log`)),
           "",
         ].join("\n"),
       );

@@ -9,21 +9,17 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { freePort } from "../scripts/systemd/free_port.ts";
-import { startUserManager, type UserManager } from "../scripts/systemd/user_manager.ts";
 import {
   exampleServiceUnit,
-  execStart,
   httpText,
-  printOutputOnFailure,
-  serviceBasics,
-  serviceOutput,
-  SKIP,
   sleep,
   systemctlOk,
   waitForText,
-} from "./fixtures/systemd/_units.ts";
+  writeNotifyService,
+} from "./_systemd.ts";
+import { SKIP, useUserManager } from "./_user_manager.ts";
 
 /** How long the healthy service must survive. */
 const SURVIVAL_MS = 30_000;
@@ -41,60 +37,43 @@ const PROPERTIES: readonly string[] = [
 ];
 
 describe("watchdog under a real systemd", { skip: SKIP }, () => {
-  let manager: UserManager;
   let healthyUnit: string;
   let healthyPort: number;
   let healthyStart: number;
   let healthyFirst: Record<string, string>;
 
-  before(async () => {
-    manager = await startUserManager();
-    try {
-      const base = manager.uniqueName("wd-healthy");
-      healthyUnit = `${base}.service`;
-      healthyPort = await freePort();
-      const greeting = join(manager.tmpDir, `${base}.greeting`);
-      writeFileSync(greeting, "hello\n");
-      await manager.writeUnit(
-        healthyUnit,
-        exampleServiceUnit(
-          join(manager.tmpDir, `${base}.log`),
-          { PORT: String(healthyPort), HOST: "127.0.0.1", GREETING_FILE: greeting },
-          ["WatchdogSec=2"],
-        ),
-      );
-      await systemctlOk(manager, "start", healthyUnit);
-      healthyStart = Date.now();
-      healthyFirst = await manager.show(healthyUnit, PROPERTIES);
-    } catch (error) {
-      console.error(`service output:\n${serviceOutput(manager)}`);
-      throw error;
-    }
-  });
-
-  after(async () => {
-    await manager?.stop();
+  const systemd = useUserManager(async (manager) => {
+    const base = manager.uniqueName("wd-healthy");
+    healthyUnit = `${base}.service`;
+    healthyPort = await freePort();
+    const greeting = join(manager.tmpDir, `${base}.greeting`);
+    writeFileSync(greeting, "hello\n");
+    await manager.writeUnit(
+      healthyUnit,
+      exampleServiceUnit(
+        join(manager.tmpDir, `${base}.log`),
+        { PORT: String(healthyPort), HOST: "127.0.0.1", GREETING_FILE: greeting },
+        ["WatchdogSec=2"],
+      ),
+    );
+    await systemctlOk(manager, "start", healthyUnit);
+    healthyStart = Date.now();
+    healthyFirst = await manager.show(healthyUnit, PROPERTIES);
   });
 
   test("a hung event loop stops the keep-alives: Result=watchdog, then Restart=on-failure starts it again", async () => {
-    await printOutputOnFailure(manager, async () => {
-      const base = manager.uniqueName("wd-hang");
-      const unit = `${base}.service`;
-      const log = join(manager.tmpDir, `${base}.log`);
-      await manager.writeUnit(
-        unit,
+    await systemd.withLogsOnFailure(async (manager) => {
+      const { unit, log } = await writeNotifyService(
+        manager,
+        "wd-hang",
+        "tests/fixtures/systemd/hang_on_signal.ts",
+        [],
         [
-          "[Service]",
-          "Type=notify",
-          "NotifyAccess=main",
-          `ExecStart=${execStart("tests/fixtures/systemd/hang_on_signal.ts")}`,
-          ...serviceBasics(log),
           "WatchdogSec=2",
           "Restart=on-failure",
           // Long enough to see the failed run's Result before the restart resets it.
           "RestartSec=1",
-          "",
-        ].join("\n"),
+        ],
       );
       await systemctlOk(manager, "start", unit);
       const first = await manager.show(unit, PROPERTIES);
@@ -142,7 +121,7 @@ describe("watchdog under a real systemd", { skip: SKIP }, () => {
   });
 
   test("a healthy service feeding the watchdog survives 30 s: same MainPID, NRestarts=0, Result=success", async () => {
-    await printOutputOnFailure(manager, async () => {
+    await systemd.withLogsOnFailure(async (manager) => {
       assert.equal(healthyFirst.WatchdogUSec, "2s");
       assert.equal(healthyFirst.SubState, "running");
       let previous = healthyFirst;
