@@ -138,6 +138,7 @@ const F_SETFL = 4;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
 const EINTR = 4;
 
 const encoder = new TextEncoder();
@@ -211,6 +212,14 @@ export interface Adopter {
    * @throws {AdoptFailure} naming the failed step
    */
   adopt(inheritedFd: number, temporary: SocketAddress, failStep?: string): AdoptReport;
+  /**
+   * Stops the runtime from accepting on an adopted listener without closing it:
+   * `epoll_ctl(DEL)` of its registration, so the runtime is never woken for it
+   * again while the kernel keeps queueing new connections on the socket, which
+   * systemd shares with us, for the next instance.
+   * @returns false when epoll refused (the runtime then keeps accepting)
+   */
+  stopAccepting(report: AdoptReport): boolean;
 }
 
 /**
@@ -482,6 +491,12 @@ export function createAdopter(arch: string, libc: AdoptCalls): Adopter {
     openFds,
     closeFd(fd: number): void {
       libc.close(fd);
+    },
+    stopAccepting(report: AdoptReport): boolean {
+      // The event argument is ignored for DEL, but kernels before 2.6.9 want it
+      // non-null: 16 bytes fit the epoll_event of every architecture.
+      const unused = new Uint8Array(16);
+      return libc.epoll_ctl(report.epollFd, EPOLL_CTL_DEL, report.listenerFd, unused) === 0;
     },
     makePrivateDirectory(parent: string): string {
       for (let attempt = 0; attempt < 8; attempt++) {

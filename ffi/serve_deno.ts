@@ -31,6 +31,12 @@ import {
 } from "./_serve_common.ts";
 
 /** The listen address `Deno.serve` hands to `onListen`. */
+/**
+ * How long accepted connections get to deliver their request after accepting
+ * stops and before shutdown() (a client sends its request right after connect).
+ */
+const ACCEPTED_SETTLE_MS = 100;
+
 type DenoAddr = { hostname?: string; port?: number; path?: string };
 
 /** The part of the `Deno` namespace used here. */
@@ -146,6 +152,7 @@ export async function serveDenoOn(
 
   let closing: Promise<void> | undefined;
   const native = server;
+  const adoptReport = report;
   return {
     runtime: "deno",
     mode: "native",
@@ -157,17 +164,26 @@ export async function serveDenoOn(
     server: native,
     finished: native.finished,
     close(closeOptions = {}): Promise<void> {
-      closing ??= new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          // Deno cannot cut connections: let the process exit instead of waiting for them.
-          native.unref();
-          resolve();
-        }, closeOptions.graceMs ?? DEFAULT_GRACE_MS);
-        native.shutdown().then(() => {
-          clearTimeout(timer);
-          resolve();
+      closing ??= (async (): Promise<void> => {
+        // shutdown() would also close connections accepted but whose request has
+        // not been read yet, resetting their clients. So first stop accepting
+        // (new connections queue on systemd's copy for the next instance), let
+        // the accepted ones deliver their requests, then shut down.
+        if (adopter.stopAccepting(adoptReport)) {
+          await new Promise((resolve) => setTimeout(resolve, ACCEPTED_SETTLE_MS));
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            // Deno cannot cut connections: let the process exit instead of waiting for them.
+            native.unref();
+            resolve();
+          }, closeOptions.graceMs ?? DEFAULT_GRACE_MS);
+          native.shutdown().then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
         });
-      });
+      })();
       return closing;
     },
   };
