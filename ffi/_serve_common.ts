@@ -71,3 +71,40 @@ export function throwAwayListener(
   const host = family === "inet6" ? "::1" : "127.0.0.1";
   return { path: "", host, address: (port) => ({ family, host, port }), remove(): void {} };
 }
+
+/** What adoption needs once it can start, from {@linkcode prepareAdoption}. */
+export interface PreparedAdoption {
+  /** The adoption operations over this runtime's libc. */
+  readonly adopter: Adopter;
+  /** Where the runtime's own server listens first. */
+  readonly listener: ThrowAwayListener;
+}
+
+/**
+ * Opens the adopter and picks the throw-away listener for `socket`, or says
+ * why adoption cannot start (the caller then falls back).
+ *
+ * @param openAdopter opens the runtime's adopter (loads libc)
+ * @param socket the inherited socket
+ * @returns the adopter and listener, or `{ reason }`
+ */
+export function prepareAdoption(
+  openAdopter: () => Adopter,
+  socket: ListenFd,
+): PreparedAdoption | { readonly reason: string } {
+  let adopter: Adopter;
+  try {
+    adopter = openAdopter();
+  } catch (error) {
+    return { reason: `cannot load libc for adoption: ${messageOf(error)}` };
+  }
+  const family = socket.address?.family;
+  if (family !== "inet" && family !== "inet6" && family !== "unix") {
+    return { reason: `no adoption for a ${family ?? "non-socket"} descriptor` };
+  }
+  try {
+    return { adopter, listener: throwAwayListener(adopter, family) };
+  } catch (error) {
+    return { reason: messageOf(error) };
+  }
+}

@@ -10,13 +10,12 @@
 import type { ListenFd } from "../src/listen_fds.ts";
 import type { BunInheritedServer, BunServeOptions, BunServer } from "../src/serve_types.ts";
 import { getEnv } from "./runtime.ts";
-import { ADOPT_FAIL_VARIABLE, type Adopter, AdoptFailure, type AdoptReport } from "./_adopt.ts";
+import { ADOPT_FAIL_VARIABLE, AdoptFailure, type AdoptReport } from "./_adopt.ts";
 import { openBunAdopter } from "./_adopt_bun.ts";
 import {
   DEFAULT_GRACE_MS,
   messageOf,
-  throwAwayListener,
-  type ThrowAwayListener,
+  prepareAdoption,
 } from "./_serve_common.ts";
 
 /** The part of the `Bun` namespace used here. */
@@ -69,24 +68,10 @@ export async function serveBunOn(
     return await served;
   };
 
-  let adopter: Adopter;
-  try {
-    adopter = openBunAdopter();
-  } catch (error) {
-    return fallback(`cannot load libc for adoption: ${messageOf(error)}`);
-  }
-  const family = socket.address?.family;
-  if (family !== "inet" && family !== "inet6" && family !== "unix") {
-    return fallback(`no adoption for a ${family ?? "non-socket"} descriptor`);
-  }
-
-  let listener: ThrowAwayListener;
-  try {
-    listener = throwAwayListener(adopter, family);
-  } catch (error) {
-    return fallback(messageOf(error));
-  }
-  const where: Record<string, unknown> = family === "unix"
+  const prepared = prepareAdoption(openBunAdopter, socket);
+  if ("reason" in prepared) return fallback(prepared.reason);
+  const { adopter, listener } = prepared;
+  const where: Record<string, unknown> = socket.address?.family === "unix"
     ? { unix: listener.path }
     : { hostname: listener.host, port: 0 };
 

@@ -26,8 +26,7 @@ import {
   DEFAULT_GRACE_MS,
   listenAddress,
   messageOf,
-  throwAwayListener,
-  type ThrowAwayListener,
+  prepareAdoption,
 } from "./_serve_common.ts";
 
 /** The listen address `Deno.serve` hands to `onListen`. */
@@ -92,24 +91,10 @@ export async function serveDenoOn(
     return served;
   };
 
-  let adopter;
-  try {
-    adopter = openDenoAdopter();
-  } catch (error) {
-    return fallback(`cannot load libc for adoption: ${messageOf(error)}`);
-  }
-  const family = socket.address?.family;
-  if (family !== "inet" && family !== "inet6" && family !== "unix") {
-    return fallback(`no adoption for a ${family ?? "non-socket"} descriptor`);
-  }
-
-  let listener: ThrowAwayListener;
-  try {
-    listener = throwAwayListener(adopter, family);
-  } catch (error) {
-    return fallback(messageOf(error));
-  }
-  const where: Record<string, unknown> = family === "unix"
+  const prepared = prepareAdoption(openDenoAdopter, socket);
+  if ("reason" in prepared) return fallback(prepared.reason);
+  const { adopter, listener } = prepared;
+  const where: Record<string, unknown> = socket.address?.family === "unix"
     ? { path: listener.path, transport: "unix" }
     : { hostname: listener.host, port: 0 };
 
