@@ -11,30 +11,16 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Backend, Credentials, RawSocketDescription } from "../src/_backend.ts";
+import type { Backend, RawSocketDescription } from "../src/_backend.ts";
 import { SystemdError } from "../src/errors.ts";
 
 const PACKAGE_NAME = "@systemd-js/daemon";
 
-/** What `ffi/binding.c` exports; failures throw an Error with `code`, `errno` and `syscall`. */
-interface Addon {
-  openDatagramSocket(): number;
-  send(
-    socket: number,
-    address: Uint8Array,
-    payload: Uint8Array,
-    length: number,
-    fds: readonly number[] | null,
-    credentials: Credentials | null,
-  ): number;
-  setCloexec(fd: number): void;
-  describeSocket(fd: number): RawSocketDescription | null;
-  monotonicUsec(): bigint;
-  pipe(): [number, number];
-  pollHangup(fd: number): boolean;
-  close(fd: number): void;
-  isDirectory(path: string): boolean;
-}
+/**
+ * What `ffi/binding.c` exports: the Backend's methods under the same names;
+ * failures throw an Error with `code`, `errno` and `syscall`.
+ */
+type Addon = Omit<Backend, "name">;
 
 const ADDON_FUNCTIONS: readonly (keyof Addon)[] = [
   "openDatagramSocket",
