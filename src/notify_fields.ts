@@ -263,8 +263,42 @@ const FIELDS: readonly (readonly [keyof NotifyFields, string, Encoder])[] = [
   ["fdPoll", "FDPOLL", (field, value) => flag(field, value) === null ? "0" : null],
 ];
 
-const KNOWN = new Set<string>(FIELDS.map(([property]) => property));
+/** A known field: the variable it becomes, its encoder and its place on the wire. */
+interface Field {
+  readonly variable: string;
+  readonly encode: Encoder;
+  /** Its index in {@linkcode FIELDS}: the order on the wire, and its bit in a {@linkcode FieldSet}. */
+  readonly rank: number;
+}
+
+const FIELD_BY_PROPERTY: ReadonlyMap<string, Field> = new Map(
+  FIELDS.map(([property, variable, encode], rank) => [property, { variable, encode, rank }]),
+);
+/** Custom fields go after every known one, in the order the object lists them. */
+const CUSTOM_RANK = FIELDS.length;
 const CUSTOM_KEY = /^X_[A-Z0-9_]+$/;
+
+/** The known fields a message sets, one bit per rank. */
+type FieldSet = number;
+
+function rank(property: keyof NotifyFields): number {
+  return (FIELD_BY_PROPERTY.get(property) as Field).rank;
+}
+
+/** The bit of `property` in a {@linkcode FieldSet}. */
+function bit(property: keyof NotifyFields): FieldSet {
+  return 1 << rank(property);
+}
+
+/** `RELOADING=1` is followed by `MONOTONIC_USEC=`. */
+const RELOADING_RANK = rank("reloading");
+
+const HAS_READY = bit("ready");
+const HAS_RELOADING = bit("reloading");
+const HAS_STOPPING = bit("stopping");
+const HAS_FD_STORE = bit("fdStore");
+const HAS_FD_STORE_REMOVE = bit("fdStoreRemove");
+const HAS_FD_NAME = bit("fdName");
 
 /**
  * What the encoder needs from outside: the clock, read only for `reloading`.
@@ -287,6 +321,8 @@ export interface EncodeContext {
 
 /**
  * Encodes typed fields into the newline-separated assignments systemd reads.
+ * Only the object's own enumerable properties count; a property set to
+ * `undefined` is left out, like a `false` flag.
  *
  * @param fields the fields to send
  * @param context the clock (for `RELOADING=1`) and the number of descriptors sent along
@@ -312,59 +348,75 @@ export function encodeNotifyFields(fields: NotifyFields, context: EncodeContext)
   if (typeof fields !== "object" || fields === null) {
     throw new TypeError(`Notify fields must be an object, got ${describe(fields)}`);
   }
+  // One pass over the keys the object has (not over every known field: a
+  // lookup of an absent property by a varying name is the slow kind), each
+  // line inserted at its place on the wire.
   const lines: string[] = [];
-  for (const [property, variable, encode] of FIELDS) {
-    const value = fields[property];
-    if (value === undefined) continue;
-    const text = encode(property, value);
-    if (text === null) continue;
-    lines.push(`${variable}=${text}`);
-    if (property === "reloading") {
-      lines.push(`MONOTONIC_USEC=${context.monotonicUsec()}`);
-    }
-  }
+  const ranks: number[] = [];
+  let set: FieldSet = 0;
   for (const key of Object.keys(fields)) {
-    if (KNOWN.has(key)) continue;
-    if (!CUSTOM_KEY.test(key)) {
+    const field = FIELD_BY_PROPERTY.get(key);
+    if (field === undefined && !CUSTOM_KEY.test(key)) {
       throw new TypeError(
         `Unknown notify field "${key}": custom fields are named like "X_NAME" (A-Z, 0-9, _)`,
       );
     }
-    const value = fields[key as `X_${string}`];
-    if (value !== undefined) lines.push(`${key}=${line(key, value)}`);
+    const value: unknown = fields[key as keyof NotifyFields];
+    if (value === undefined) continue;
+    let text: string;
+    let place: number;
+    if (field === undefined) {
+      text = `${key}=${line(key, value)}`;
+      place = CUSTOM_RANK;
+    } else {
+      const encoded = field.encode(key, value);
+      if (encoded === null) continue;
+      text = `${field.variable}=${encoded}`;
+      place = field.rank;
+      set |= 1 << place;
+      if (place === RELOADING_RANK) text += `\nMONOTONIC_USEC=${context.monotonicUsec()}`;
+    }
+    let at = lines.length;
+    while (at > 0 && ranks[at - 1] > place) at--;
+    if (at === lines.length) {
+      lines.push(text);
+      ranks.push(place);
+    } else {
+      lines.splice(at, 0, text);
+      ranks.splice(at, 0, place);
+    }
   }
-  checkCombination(fields, context.fdCount);
+  checkCombination(set, context.fdCount);
   if (lines.length === 0) {
     throw new TypeError("Notify fields must set at least one field");
   }
-  return lines.join("\n");
+  return lines.length === 1 ? lines[0] : lines.join("\n");
 }
 
-function checkCombination(fields: NotifyFields, fdCount: number): void {
-  const { ready, reloading, stopping, fdStore, fdStoreRemove, fdName } = fields;
-  if (stopping === true && (ready === true || reloading === true)) {
+function checkCombination(set: FieldSet, fdCount: number): void {
+  if ((set & HAS_STOPPING) !== 0 && (set & (HAS_READY | HAS_RELOADING)) !== 0) {
     throw new TypeError('Notify fields "stopping" and "ready"/"reloading" contradict each other');
   }
-  if (ready === true && reloading === true) {
+  if ((set & HAS_READY) !== 0 && (set & HAS_RELOADING) !== 0) {
     throw new TypeError(
       'Notify fields "ready" and "reloading" contradict each other: send "ready" when the reload is done',
     );
   }
-  if (fdStoreRemove === true && fdName === undefined) {
+  if ((set & HAS_FD_STORE_REMOVE) !== 0 && (set & HAS_FD_NAME) === 0) {
     throw new TypeError('Notify field "fdStoreRemove" needs "fdName" to say what to remove');
   }
-  if (fdName !== undefined && fdStore !== true && fdStoreRemove !== true) {
+  if ((set & HAS_FD_NAME) !== 0 && (set & (HAS_FD_STORE | HAS_FD_STORE_REMOVE)) === 0) {
     throw new TypeError('Notify field "fdName" needs "fdStore" or "fdStoreRemove"');
   }
-  if (fdStore === true && fdCount === 0) {
+  if ((set & HAS_FD_STORE) !== 0 && fdCount === 0) {
     throw new TypeError('Notify field "fdStore" needs at least one descriptor in "fds"');
   }
-  if (fdStore !== true && fdCount > 0) {
+  if ((set & HAS_FD_STORE) === 0 && fdCount > 0) {
     throw new TypeError(
       'Descriptors can only be sent with "fdStore": the service manager closes any others',
     );
   }
-  if (fdStore === true && fdStoreRemove === true) {
+  if ((set & HAS_FD_STORE) !== 0 && (set & HAS_FD_STORE_REMOVE) !== 0) {
     throw new TypeError('Notify fields "fdStore" and "fdStoreRemove" contradict each other');
   }
 }
