@@ -57,16 +57,19 @@ import {
 export interface LibcCalls {
   /** `int socket(int domain, int type, int protocol)`. */
   socket(domain: number, type: number, protocol: number): number;
+  /** `int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen)`. */
+  connect(fd: number, address: Uint8Array, addressLength: number): number;
   /**
    * `ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
-   * const struct sockaddr *dest_addr, socklen_t addrlen)`.
+   * const struct sockaddr *dest_addr, socklen_t addrlen)`; a null address
+   * (length 0) sends to the connected peer.
    */
   sendto(
     fd: number,
     buffer: Uint8Array,
     length: number,
     flags: number,
-    address: Uint8Array,
+    address: Uint8Array | null,
     addressLength: number,
   ): number;
   /** `ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)`. */
@@ -191,6 +194,7 @@ export function errnoReader<P>(
 export function createLibcBackend(name: string, arch: string, libc: LibcCalls): Backend {
   const {
     socket,
+    connect,
     sendto,
     sendmsg,
     fcntl,
@@ -225,9 +229,15 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
       return fd;
     },
 
+    connect(fd: number, address: Uint8Array): number {
+      let result: number;
+      do result = connect(fd, address, address.byteLength); while (result < 0 && readErrno() === EINTR);
+      return result < 0 ? lastErrno() : 0;
+    },
+
     send(
       fd: number,
-      address: Uint8Array,
+      address: Uint8Array | null,
       payload: Uint8Array,
       length: number,
       fds: readonly number[] | null,
@@ -238,7 +248,7 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
       }
       if (credentials === null && (fds === null || fds.length === 0)) {
         // Hot path: no struct at all; the runtime passes the views' addresses for the call.
-        const sent = sendto(fd, payload, length, SEND_FLAGS, address, address.byteLength);
+        const sent = sendto(fd, payload, length, SEND_FLAGS, address, address?.byteLength ?? 0);
         if (sent === length) return 0;
         return sent < 0 ? lastErrno() : EMSGSIZE;
       }

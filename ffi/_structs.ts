@@ -259,7 +259,7 @@ export class MessageBuffer {
    * `length` bytes of `payload`, one SCM_RIGHTS control message with `fds` when
    * there are any, then one SCM_CREDENTIALS control message with `credentials`.
    *
-   * @param address raw `struct sockaddr` bytes
+   * @param address raw `struct sockaddr` bytes, or null for the connected peer
    * @param payload the datagram; the caller has checked `length <= payload.byteLength`
    * @param length how many bytes of `payload` to send
    * @param fds descriptors to pass, or null
@@ -268,20 +268,22 @@ export class MessageBuffer {
    *   for more than 253 fds or an address longer than 128 bytes
    */
   build(
-    address: Uint8Array,
+    address: Uint8Array | null,
     payload: Uint8Array,
     length: number,
     fds: readonly number[] | null,
     credentials: Credentials | null,
   ): number {
     const fdCount = fds === null ? 0 : fds.length;
-    if (fdCount > SCM_MAX_FD || address.byteLength > SOCKADDR_STORAGE_SIZE) return EINVAL;
+    const addressLength = address === null ? 0 : address.byteLength;
+    if (fdCount > SCM_MAX_FD || addressLength > SOCKADDR_STORAGE_SIZE) return EINVAL;
     if (length > this.#capacity) this.#allocate(Math.max(length, 2 * this.#capacity));
     const bytes = this.#bytes;
     const view = this.#view;
 
-    bytes.set(address, NAME_OFFSET);
-    view.setUint32(MSGHDR.namelen, address.byteLength, true);
+    // A zero msg_namelen sends to the connected peer (the kernel ignores msg_name then).
+    if (address !== null) bytes.set(address, NAME_OFFSET);
+    view.setUint32(MSGHDR.namelen, addressLength, true);
     bytes.set(
       length === payload.byteLength ? payload : payload.subarray(0, length),
       PAYLOAD_OFFSET,

@@ -202,7 +202,27 @@ static napi_value js_open_datagram_socket(napi_env env, napi_callback_info info)
   return result;
 }
 
-/* send(socket, address, payload, length, fds, credentials) → 0 or errno. */
+/* connect(socket, address) → 0 or errno. */
+static napi_value js_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  void *address;
+  size_t address_length;
+  if (!get_int32(env, argv[0], "socket", &fd)) return NULL;
+  if (!get_bytes(env, argv[1], "address", &address, &address_length)) return NULL;
+  int result;
+  do {
+    result = connect(fd, (const struct sockaddr *)address, (socklen_t)address_length);
+  } while (result < 0 && errno == EINTR);
+  napi_value value;
+  CHECK(napi_create_int32(env, result < 0 ? errno : 0, &value));
+  return value;
+}
+
+/* send(socket, address or null for the connected peer, payload, length, fds, credentials)
+ * → 0 or errno. */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -212,8 +232,15 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   void *address, *payload;
   size_t address_length, payload_length;
   int64_t length;
+  bool nullish;
   if (!get_int32(env, argv[0], "socket", &fd)) return NULL;
-  if (!get_bytes(env, argv[1], "address", &address, &address_length)) return NULL;
+  if (!is_nullish(env, argv[1], &nullish)) return NULL;
+  if (nullish) {
+    address = NULL;
+    address_length = 0;
+  } else if (!get_bytes(env, argv[1], "address", &address, &address_length)) {
+    return NULL;
+  }
   if (!get_bytes(env, argv[2], "payload", &payload, &payload_length)) return NULL;
   napi_status status = napi_get_value_int64(env, argv[3], &length);
   if (status == napi_number_expected) {
@@ -232,7 +259,6 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   } control;
   size_t control_length = 0;
 
-  bool nullish;
   if (!is_nullish(env, argv[4], &nullish)) return NULL;
   if (!nullish) {
     bool is_array;
@@ -463,6 +489,7 @@ static napi_value js_unsupported(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       EXPORT("openDatagramSocket", js_open_datagram_socket),
+      EXPORT("connect", js_connect),
       EXPORT("send", js_send),
       EXPORT("setCloexec", js_set_cloexec),
       EXPORT("describeSocket", js_describe_socket),

@@ -56,7 +56,7 @@ type BunInteger = "i32" | "u32" | "usize" | "isize";
 
 /** What Bun accepts for each neutral argument type. */
 export type BunArguments = Record<BunInteger, number> & {
-  buffer: Uint8Array;
+  buffer: Uint8Array | null;
   pointer: BunPointer | null;
 };
 
@@ -123,6 +123,7 @@ export function openBunBackend(): Backend {
   const libc = openLibc();
   const calls: LibcCalls = {
     socket: libc.socket,
+    connect: libc.connect,
     sendto: libc.sendto,
     sendmsg: libc.sendmsg,
     fcntl: libc.fcntl,

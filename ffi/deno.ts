@@ -25,7 +25,7 @@ type DenoValues = {
   u32: number;
   usize: bigint;
   isize: bigint;
-  buffer: Uint8Array;
+  buffer: Uint8Array | null;
   pointer: DenoPointer | null;
 };
 
@@ -101,6 +101,7 @@ export function openDenoBackend(): Backend {
   // rest of send, so the usual results (the full length, -1) skip it.
   const calls: LibcCalls = {
     socket: libc.socket,
+    connect: libc.connect,
     sendto: (fd, buffer, length, flags, address, addressLength) => {
       const size = BigInt(length);
       const sent = sendto(fd, buffer, size, flags, address, addressLength);

@@ -24,6 +24,7 @@ type Addon = Omit<Backend, "name">;
 
 const ADDON_FUNCTIONS: readonly (keyof Addon)[] = [
   "openDatagramSocket",
+  "connect",
   "send",
   "setCloexec",
   "describeSocket",
@@ -151,6 +152,7 @@ export function openNodeBackend(): Backend {
         throw toSystemdError(error);
       }
     },
+    connect: native.connect,
     send: native.send,
     setCloexec(fd: number): void {
       try {

@@ -11,7 +11,8 @@
  * - `"i32"`, `"u32"`: C `int`, `unsigned int`, `socklen_t`, `clockid_t`, `mode_t`.
  * - `"usize"`, `"isize"`: C `size_t`, `ssize_t`, `nfds_t` (64-bit on LP64 Linux).
  * - `"buffer"`: a pointer to memory the caller owns, passed as a `Uint8Array`
- *   (the runtime takes the address, byte offset included, for the call only).
+ *   (the runtime takes the address, byte offset included, for the call only),
+ *   or `null` for NULL.
  * - `"pointer"`: an address that is not ours (only `__errno_location` returns one).
  *
  * Two of the functions are variadic in C (`fcntl`, `open`). On x86-64 and on
@@ -52,6 +53,15 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // the new fd, or -1
   },
+  // int connect(int sockfd, const struct sockaddr *addr, socklen_t addrlen);
+  connect: {
+    parameters: [
+      "i32", // int sockfd
+      "buffer", // const struct sockaddr *addr: raw sockaddr bytes
+      "u32", // socklen_t addrlen
+    ],
+    result: "i32", // 0, or -1
+  },
   // ssize_t sendto(int sockfd, const void *buf, size_t len, int flags,
   //                const struct sockaddr *dest_addr, socklen_t addrlen);
   sendto: {
@@ -60,8 +70,8 @@ export const LIBC_SYMBOLS = {
       "buffer", // const void *buf: the payload
       "usize", // size_t len
       "i32", // int flags: MSG_NOSIGNAL | MSG_DONTWAIT
-      "buffer", // const struct sockaddr *dest_addr: raw sockaddr bytes
-      "u32", // socklen_t addrlen
+      "buffer", // const struct sockaddr *dest_addr: raw sockaddr bytes, or NULL for the connected peer
+      "u32", // socklen_t addrlen: 0 with NULL
     ],
     result: "isize", // bytes queued, or -1
   },

@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
   uint64_t before = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
   callback monotonic = find("monotonicUsec");
   callback is_directory = find("isDirectory");
-  if (registered_count != 9 || monotonic == NULL || is_directory == NULL) return 1;
+  if (registered_count != 10 || monotonic == NULL || is_directory == NULL) return 1;
   monotonic((void *)1, NULL);
   printf("monotonicUsec: %llu (host %llu)\n", (unsigned long long)last_bigint, (unsigned long long)before);
   if (last_bigint < before || last_bigint - before > 10000000u) return 1;

@@ -10,6 +10,15 @@
  * A message not accepted within its timeout rejects with `SystemdError` code
  * `EAGAIN`: it is never dropped silently, and the event loop is never blocked.
  *
+ * The socket is connected to the manager's address (re-targeted whenever
+ * `NOTIFY_SOCKET` changes), so a plain message is a `send` without the kernel
+ * looking the socket path up again: that lookup is half the cost of a `sendto`.
+ * When a send fails for any reason but a full queue (the manager closed the
+ * socket we were connected to: ECONNREFUSED), the address is looked up and
+ * connected afresh and the message sent once more, so a replaced socket costs
+ * nothing. Messages with descriptors or credentials name the address on every
+ * send, as `sd_notify` does.
+ *
  * @module
  */
 
@@ -19,6 +28,7 @@ import type { NotifyAddress } from "./notify_socket.ts";
 
 const EINTR = 4;
 const EAGAIN = 11;
+
 const FIRST_RETRY_MS = 1;
 const LAST_RETRY_MS = 50;
 
@@ -57,6 +67,10 @@ export class NotifySender {
   /** The backend this sender sends with. */
   readonly backend: Backend;
   #socket = -1;
+  /** The address the socket is connected to, or null when it is not connected. */
+  #peer: NotifyAddress | null = null;
+  /** The call whose errno the last failed `#sendNow` returned, for its error. */
+  #failedCall: "connect" | "sendmsg" = "sendmsg";
   readonly #queue: Pending[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryMs = FIRST_RETRY_MS;
@@ -100,6 +114,7 @@ export class NotifySender {
     });
   }
 
+  /** One attempt to send; 0 or the errno (EAGAIN: the manager's queue is full). */
   #sendNow(
     address: NotifyAddress,
     payload: Uint8Array,
@@ -107,11 +122,44 @@ export class NotifySender {
     extras: { fds: readonly number[] | null; credentials: Credentials | null },
   ): number {
     if (this.#socket < 0) this.#socket = this.backend.openDatagramSocket();
+    this.#failedCall = "sendmsg";
+    if (extras.fds !== null || extras.credentials !== null) {
+      return this.#sendOnce(address.sockaddr, payload, length, extras);
+    }
+    if (this.#peer !== address) {
+      const errno = this.#connect(address);
+      if (errno !== 0) return errno;
+    }
+    const errno = this.#sendOnce(null, payload, length, extras);
+    if (errno === 0 || errno === EAGAIN) return errno;
+    // The socket we were connected to may be gone or replaced: look the address up again, once.
+    const reconnected = this.#connect(address);
+    return reconnected === 0 ? this.#sendOnce(null, payload, length, extras) : reconnected;
+  }
+
+  /** Connects the socket to `address`; 0 or the errno of `connect`. */
+  #connect(address: NotifyAddress): number {
+    this.#peer = null;
+    const errno = this.backend.connect(this.#socket, address.sockaddr);
+    if (errno !== 0) {
+      this.#failedCall = "connect";
+      return errno;
+    }
+    this.#peer = address;
+    return 0;
+  }
+
+  #sendOnce(
+    sockaddr: Uint8Array | null,
+    payload: Uint8Array,
+    length: number,
+    extras: { fds: readonly number[] | null; credentials: Credentials | null },
+  ): number {
     let errno: number;
     do {
       errno = this.backend.send(
         this.#socket,
-        address.sockaddr,
+        sockaddr,
         payload,
         length,
         extras.fds,
@@ -122,9 +170,8 @@ export class NotifySender {
   }
 
   #failure(errno: number, address: NotifyAddress): SystemdError {
-    return SystemdError.fromErrno("sendmsg", errno, `Notifying "${address.text}"`);
+    return SystemdError.fromErrno(this.#failedCall, errno, `Notifying "${address.text}"`);
   }
-
   #schedule(): void {
     if (this.#timer !== undefined) return;
     this.#timer = setTimeout(this.#drain, this.#retryMs);

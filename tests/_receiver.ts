@@ -46,6 +46,8 @@ export interface Receiver {
 export interface ReceiverOptions {
   /** Bind an abstract address ("@…") instead of a path. */
   readonly abstract?: boolean;
+  /** Bind this address (a free path, or "@name") instead of a fresh one. */
+  readonly address?: string;
   /** Keep received descriptors open instead of closing them. */
   readonly keepFds?: boolean;
   /** Start without reading. */
@@ -56,9 +58,10 @@ export interface ReceiverOptions {
 export async function startReceiver(options: ReceiverOptions = {}): Promise<Receiver> {
   const directory = mkdtempSync(join(tmpdir(), "sdjs-recv-"));
   const unique = directory.slice(directory.lastIndexOf("-") + 1);
-  const address = options.abstract === true
-    ? `@sdjs-test/${unique}/${process.pid}`
-    : join(directory, "notify.sock");
+  const address = options.address ??
+    (options.abstract === true
+      ? `@sdjs-test/${unique}/${process.pid}`
+      : join(directory, "notify.sock"));
   const args = [address];
   if (options.keepFds === true) args.push("--keep-fds");
   if (options.paused === true) args.push("--paused");

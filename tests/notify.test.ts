@@ -87,6 +87,51 @@ for (const abstract of [false, true]) {
   });
 }
 
+describe("the kept socket follows the manager's address", () => {
+  for (const abstract of [false, true]) {
+    test(`a ${abstract ? "@name" : "path"} whose socket was closed and bound again gets the next message`, async () => {
+      const directory = mkdtempSync(join(tmpdir(), "sdjs-rebind-"));
+      const address = abstract
+        ? `@sdjs-test/rebind/${directory.slice(-6)}/${process.pid}`
+        : join(directory, "notify.sock");
+      try {
+        const first = await startReceiver({ address });
+        await withEnv({ NOTIFY_SOCKET: address }, () => status("to the first"));
+        assert.equal((await first.next()).text, "STATUS=to the first");
+        await first.close(); // like a manager that closes its socket and binds a new one
+        if (!abstract) rmSync(address);
+        const second = await startReceiver({ address });
+        try {
+          const sent = await withEnv({ NOTIFY_SOCKET: address }, () => status("to the second"));
+          assert.equal(sent, true);
+          assert.equal((await second.next()).text, "STATUS=to the second");
+        } finally {
+          await second.close();
+        }
+      } finally {
+        rmSync(directory, { recursive: true, force: true });
+      }
+    });
+  }
+
+  test("when NOTIFY_SOCKET changes between calls, each message goes where it named at its call", async () => {
+    const one = await startReceiver();
+    const two = await startReceiver({ abstract: true });
+    try {
+      for (const [receiver, text] of [[one, "a"], [two, "b"], [one, "c"]] as const) {
+        await withEnv({ NOTIFY_SOCKET: receiver.address }, () => status(text));
+      }
+      assert.equal((await one.next()).text, "STATUS=a");
+      assert.equal((await two.next()).text, "STATUS=b");
+      assert.equal((await one.next()).text, "STATUS=c");
+      assert.equal(await two.silentFor(100), true);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});
+
 describe("fd store", () => {
   let receiver: Receiver;
   let directory: string;
@@ -193,7 +238,7 @@ describe("send failures are typed", () => {
       assert.rejects(ready(), (error: unknown) => {
         assert.ok(error instanceof SystemdError);
         assert.equal(error.code, "ENOENT");
-        assert.equal(error.syscall, "sendmsg");
+        assert.equal(error.syscall, "connect");
         assert.match(error.message, /\/nonexistent\/sdjs\/notify/);
         return true;
       }));
