@@ -34,6 +34,7 @@ import {
   POLLHUP,
   POLLIN,
   POLLNVAL,
+  POLLOUT,
   SEND_FLAGS,
   SO_ACCEPTCONN,
   SO_DOMAIN,
@@ -310,6 +311,20 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
       // poll reports a closed fd in revents instead of failing: say so as EBADF.
       if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
       return (revents & (POLLHUP | POLLERR)) !== 0;
+    },
+
+    waitWritable(fd: number, timeoutMs: number): boolean {
+      buffers.setPollfd(fd, POLLOUT);
+      const ready = poll(buffers.pollfd, 1, timeoutMs);
+      if (ready < 0) {
+        const errno = lastErrno();
+        if (errno === EINTR) return false;
+        throw SystemdError.fromErrno("poll", errno);
+      }
+      if (ready === 0) return false;
+      const revents = buffers.getRevents();
+      if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
+      return (revents & POLLOUT) !== 0;
     },
 
     close(fd: number): void {

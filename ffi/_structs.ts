@@ -63,6 +63,8 @@ export const O_NONBLOCK: number = 0o4000;
 export const O_PATH: number = 0o10000000;
 /** `POLLIN`, <bits/poll.h>. */
 export const POLLIN: number = 0x1;
+/** `POLLOUT`, <bits/poll.h>. */
+export const POLLOUT: number = 0x4;
 /** `POLLERR`, <bits/poll.h>. */
 export const POLLERR: number = 0x8;
 /** `POLLHUP`, <bits/poll.h>. */

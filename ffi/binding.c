@@ -433,6 +433,23 @@ static napi_value js_poll_hangup(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* waitWritable(fd, timeoutMs) → true when fd is writable, false on timeout or a signal. */
+static napi_value js_wait_writable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd, timeout;
+  if (!get_int32(env, argv[0], "fd", &fd)) return NULL;
+  if (!get_int32(env, argv[1], "timeoutMs", &timeout)) return NULL;
+  struct pollfd entry = {.fd = fd, .events = POLLOUT, .revents = 0};
+  int ready = poll(&entry, 1, timeout);
+  if (ready < 0 && errno != EINTR) return throw_errno(env, "poll", errno);
+  if (ready > 0 && (entry.revents & POLLNVAL) != 0) return throw_errno(env, "poll", EBADF);
+  napi_value result;
+  CHECK(napi_get_boolean(env, ready > 0 && (entry.revents & POLLOUT) != 0, &result));
+  return result;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   int32_t fd;
   if (!get_fd_arg(env, info, &fd)) return NULL;
@@ -496,6 +513,7 @@ NAPI_MODULE_INIT() {
       EXPORT("monotonicUsec", js_monotonic_usec),
       EXPORT("pipe", js_pipe),
       EXPORT("pollHangup", js_poll_hangup),
+      EXPORT("waitWritable", js_wait_writable),
       EXPORT("close", js_close),
       EXPORT("isDirectory", js_is_directory),
   };

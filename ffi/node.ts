@@ -31,6 +31,7 @@ const ADDON_FUNCTIONS: readonly (keyof Addon)[] = [
   "monotonicUsec",
   "pipe",
   "pollHangup",
+  "waitWritable",
   "close",
   "isDirectory",
 ];
@@ -185,6 +186,13 @@ export function openNodeBackend(): Backend {
     pollHangup(fd: number): boolean {
       try {
         return native.pollHangup(fd);
+      } catch (error) {
+        throw toSystemdError(error);
+      }
+    },
+    waitWritable(fd: number, timeoutMs: number): boolean {
+      try {
+        return native.waitWritable(fd, timeoutMs);
       } catch (error) {
         throw toSystemdError(error);
       }

@@ -2,17 +2,19 @@
  * Loads the musl prebuild under musl's own dynamic linker, with no Node: this
  * program stands in for the runtime by exporting (-rdynamic) every napi_*
  * symbol the addon imports. It checks that the shared object links against
- * musl, that napi_register_module_v1 registers the nine functions, and calls
+ * musl, that napi_register_module_v1 registers as many functions as ffi/binding.c
+ * exports (the count is passed in), and calls
  * two of them (monotonicUsec and isDirectory) for real. Built and run by
  * `scripts/build_prebuilds.ts`, which also generates the trivial stubs (each
  * returns napi_ok) for the remaining napi_* symbols into a second file.
  *
- * Usage: build_prebuilds_musl_smoke <addon.node>; exit code 0 when all is well.
+ * Usage: build_prebuilds_musl_smoke <addon.node> <function count>; exit code 0 when all is well.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,7 +90,7 @@ static callback find(const char *name) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
+  if (argc != 3) return 2; /* usage: host ADDON EXPECTED_FUNCTION_COUNT */
   void *addon = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   if (addon == NULL) {
     fprintf(stderr, "dlopen: %s\n", dlerror());
@@ -109,7 +111,7 @@ int main(int argc, char **argv) {
   uint64_t before = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
   callback monotonic = find("monotonicUsec");
   callback is_directory = find("isDirectory");
-  if (registered_count != 10 || monotonic == NULL || is_directory == NULL) return 1;
+  if (registered_count != strtoul(argv[2], NULL, 10) || monotonic == NULL || is_directory == NULL) return 1;
   monotonic((void *)1, NULL);
   printf("monotonicUsec: %llu (host %llu)\n", (unsigned long long)last_bigint, (unsigned long long)before);
   if (last_bigint < before || last_bigint - before > 10000000u) return 1;

@@ -114,6 +114,16 @@ export interface Backend {
   pollHangup(fd: number): boolean;
 
   /**
+   * `poll({fd, events: POLLOUT}, 1, timeoutMs)`: blocks the thread for at most
+   * `timeoutMs` until a send on `fd` would not fail with EAGAIN. On a connected
+   * datagram socket that is when the peer's queue has room: the kernel wakes
+   * the caller as soon as the peer reads.
+   * @returns true when `fd` is writable, false when the time ran out (or a signal came)
+   * @throws {SystemdError} with the errno of `poll` (EBADF for a closed fd)
+   */
+  waitWritable(fd: number, timeoutMs: number): boolean;
+
+  /**
    * `close(fd)`.
    * @throws {SystemdError} with the errno of `close`
    */

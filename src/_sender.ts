@@ -2,13 +2,18 @@
  * Delivers datagrams to the service manager on one kept socket, in order, and
  * decides what happens when the manager's queue is full.
  *
- * The policy (DESIGN §3 item 14): sends never block (`MSG_DONTWAIT`). When the
- * manager's queue is full (EAGAIN), the message is copied into an in-process
- * FIFO and retried from a timer with a growing delay (1 ms doubling to 50 ms);
- * every later message waits behind it, so order is kept. The timer keeps the
- * process alive, so a READY or STOPPING queued just before exit still goes out.
- * A message not accepted within its timeout rejects with `SystemdError` code
- * `EAGAIN`: it is never dropped silently, and the event loop is never blocked.
+ * The policy (DESIGN §3 item 14): sends do not block (`MSG_DONTWAIT`). When the
+ * manager's queue is full (EAGAIN) and nothing waits yet, the sender waits in
+ * the kernel for room, at most {@linkcode FULL_QUEUE_WAIT_MS} (poll for
+ * POLLOUT on the connected socket wakes as soon as the manager reads one
+ * message), and sends again: a burst then flows at the manager's pace. If the
+ * queue is still full, the message is copied into an in-process FIFO and
+ * retried from a timer with a growing delay (1 ms doubling to 50 ms); every
+ * later message waits behind it, so order is kept, and the event loop is not
+ * blocked again until the FIFO is empty. The timer keeps the process alive, so
+ * a READY or STOPPING queued just before exit still goes out. A message not
+ * accepted within its timeout rejects with `SystemdError` code `EAGAIN`: it is
+ * never dropped silently.
  *
  * The socket is connected to the manager's address (re-targeted whenever
  * `NOTIFY_SOCKET` changes), so a plain message is a `send` without the kernel
@@ -29,6 +34,11 @@ import type { NotifyAddress } from "./notify_socket.ts";
 const EINTR = 4;
 const EAGAIN = 11;
 
+/**
+ * The longest the sender blocks the thread waiting for room in the manager's
+ * queue, once per message that finds it full with nothing queued in-process.
+ */
+export const FULL_QUEUE_WAIT_MS = 1;
 const FIRST_RETRY_MS = 1;
 const LAST_RETRY_MS = 50;
 
@@ -95,7 +105,13 @@ export class NotifySender {
    */
   send(datagram: Datagram, timeoutMs: number): Promise<void> | undefined {
     if (this.#queue.length === 0) {
-      const errno = this.#sendNow(datagram.address, datagram.payload, datagram.length, datagram);
+      let errno = this.#sendNow(datagram.address, datagram.payload, datagram.length, datagram);
+      if (
+        errno === EAGAIN && this.#peer === datagram.address &&
+        this.backend.waitWritable(this.#socket, FULL_QUEUE_WAIT_MS)
+      ) {
+        errno = this.#sendNow(datagram.address, datagram.payload, datagram.length, datagram);
+      }
       if (errno === 0) return undefined;
       if (errno !== EAGAIN) throw this.#failure(errno, datagram.address);
     }
