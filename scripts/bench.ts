@@ -240,6 +240,15 @@ async function main(): Promise<void> {
         detail: `\`sendto\` of WATCHDOG=1 on one kept blocking socket; ${how}`,
         measure: looped([programs.raw_sendto, args]),
       });
+      senders.push({
+        sender: "raw C send, connected",
+        runtime: "C",
+        ours: false,
+        mode,
+        detail:
+          `\`send\` of WATCHDOG=1 on one kept blocking socket \`connect\`ed once to the address (as ours does); ${how}`,
+        measure: looped([programs.raw_send_connected, args]),
+      });
       if (programs.sd_notify_loop !== undefined) {
         senders.push({
           sender: "libsystemd sd_notify",

@@ -91,6 +91,8 @@ export interface CPrograms {
   readonly receiver: string;
   readonly launch: string;
   readonly raw_sendto: string;
+  /** raw_sendto.c built with -DCONNECTED: send(2) on a socket connected once. */
+  readonly raw_send_connected: string;
   readonly sd_notify_loop: string | undefined;
 }
 
@@ -102,8 +104,11 @@ export async function buildCPrograms(work: string, toolchain: Toolchain): Promis
       "The benchmark needs a C compiler for its receiver; none found (run without --quick to install gcc)",
     );
   }
-  const compile = async (name: string, extra: readonly string[] = []): Promise<string> => {
-    const output = join(work, name);
+  const compile = async (
+    name: string,
+    extra: readonly string[] = [],
+    output = join(work, name),
+  ): Promise<string> => {
     await execChecked(cc, [
       "-O2",
       "-Wall",
@@ -115,15 +120,16 @@ export async function buildCPrograms(work: string, toolchain: Toolchain): Promis
     ]);
     return output;
   };
-  const [receiver, launch, raw_sendto] = await Promise.all([
+  const [receiver, launch, raw_sendto, raw_send_connected] = await Promise.all([
     compile("receiver", ["-pthread"]),
     compile("launch"),
     compile("raw_sendto"),
+    compile("raw_sendto", ["-DCONNECTED"], join(work, "raw_send_connected")),
   ]);
   const sd_notify_loop = toolchain.libsystemd
     ? await compile("sd_notify_loop", ["-lsystemd"])
     : undefined;
-  return { receiver, launch, raw_sendto, sd_notify_loop };
+  return { receiver, launch, raw_sendto, raw_send_connected, sd_notify_loop };
 }
 
 /**
