@@ -35,16 +35,19 @@ test("npm run bench -- --quick completes and prints every runtime's rows", async
 
   for (const mode of ["burst", "isolated"]) {
     const messages = tableRows(markdown, `Per message: ${mode}`);
-    assert.ok(
-      messages.some((row) => row[0] === "raw C sendto" && row[1] === "C"),
-      `raw C, ${mode}`,
-    );
+    for (const reference of ["raw C sendto", "raw C send, connected"]) {
+      assert.ok(
+        messages.some((row) => row[0] === reference && row[1] === "C"),
+        `${reference}, ${mode}`,
+      );
+    }
     for (const runtime of ["node", "deno", "bun"]) {
       const ours = messages.filter((row) => row[0].startsWith("ours") && row[1] === runtime);
       assert.equal(ours.length, 2, `two rows of ours for ${runtime}, ${mode}`);
       for (const row of ours) {
         assert.match(row[2], /^\d+\.\d+ (µs|ms) \(/, `time per message for ${runtime}, ${mode}`);
         assert.match(row[4], /^\d+\.\d+×/, `ratio to raw C for ${runtime}, ${mode}`);
+        assert.match(row[6], /^\d+\.\d+×/, `ratio to connected C for ${runtime}, ${mode}`);
       }
     }
   }
