@@ -5,9 +5,8 @@
  * @module
  */
 
-import { dlopen, toArrayBuffer } from "bun:ffi";
 import { ADOPT_SYMBOLS, type AdoptLibrary } from "./symbols.ts";
-import { type BunArguments, bunDefinitions, type BunResults } from "./bun.ts";
+import { type BunArguments, bunDefinitions, bunFfi, type BunResults } from "./bun.ts";
 import { openLibrary } from "./_libc_backend.ts";
 import { type Adopter, createAdopter } from "./_adopt.ts";
 
@@ -26,6 +25,7 @@ let cached: Adopter | undefined;
  */
 export function openBunAdopter(): Adopter {
   if (cached !== undefined) return cached;
+  const { dlopen, toArrayBuffer } = bunFfi;
   const definitions = bunDefinitions(ADOPT_SYMBOLS);
   const libc = openLibrary((name) =>
     dlopen(name, definitions).symbols as unknown as AdoptLibrary<BunArguments, BunResults>

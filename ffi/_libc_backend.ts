@@ -211,7 +211,8 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
   /** errno right after a call returned -1 (never 0, which would read as success). */
   const lastErrno = (): number => readErrno() || EIO;
 
-  const message = new MessageBuffer(libc.addressOf);
+  // Built on the first sendmsg (descriptors or credentials): READY=1 never needs it.
+  let message: MessageBuffer | undefined;
   const buffers = new CallBuffers();
   const directoryFlags = directoryOpenFlags(arch);
 
@@ -232,7 +233,9 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
 
     connect(fd: number, address: Uint8Array): number {
       let result: number;
-      do result = connect(fd, address, address.byteLength); while (result < 0 && readErrno() === EINTR);
+      do result = connect(fd, address, address.byteLength); while (
+        result < 0 && readErrno() === EINTR
+      );
       return result < 0 ? lastErrno() : 0;
     },
 
@@ -253,6 +256,7 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
         if (sent === length) return 0;
         return sent < 0 ? lastErrno() : EMSGSIZE;
       }
+      message ??= new MessageBuffer(libc.addressOf);
       const invalid = message.build(address, payload, length, fds, credentials);
       if (invalid !== 0) return invalid;
       const sent = sendmsg(fd, message.bytes, SEND_FLAGS);

@@ -11,17 +11,19 @@
  * @module
  */
 
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type RequestListener,
-  type Server,
-  type ServerResponse,
-} from "node:http";
-import { createServer as createNetServer, Server as NetServer, type Socket } from "node:net";
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import type { Server as NetServer, Socket } from "node:net";
 import type { ListenFd } from "../src/listen_fds.ts";
 import type { CloseOptions, InheritedServer, ServeAddress, ServeMode } from "../src/serve_types.ts";
 import { DEFAULT_GRACE_MS } from "./_serve_common.ts";
+
+// Dynamic imports rather than `import … from "node:http"`: in the npm bundle a
+// static import of a builtin would load at start-up on every runtime, and this
+// module is needed only when a server starts.
+const [
+  { createServer: createHttpServer },
+  { createServer: createNetServer, Server: NetServerClass },
+] = await Promise.all([import("node:http"), import("node:net")]);
 
 /** The peer address of a connection, as a handler's `info` reports it. */
 export function remoteAddress(socket: Socket): ServeAddress {
@@ -197,7 +199,7 @@ export function listenHttpOnFd<M extends ServeMode>(
       // Not server.close(): http's close also destroys connections that were accepted but whose
       // request has not been read yet, which fails those requests.
       stopAccepting = () =>
-        new Promise<void>((done) => NetServer.prototype.close.call(server, () => done()));
+        new Promise<void>((done) => NetServerClass.prototype.close.call(server, () => done()));
     }
   });
 

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { dlopen, FFIType, ptr, toArrayBuffer } from "bun:ffi";
+import type { FFIType } from "bun:ffi";
 import type { Backend } from "../src/_backend.ts";
 import {
   LIBC_SYMBOLS,
@@ -24,24 +24,33 @@ import {
 } from "./symbols.ts";
 import { createLibcBackend, errnoReader, type LibcCalls, openLibrary } from "./_libc_backend.ts";
 
+/**
+ * The `bun:ffi` module, loaded with a dynamic import rather than `import … from
+ * "bun:ffi"`: a bundle that holds this module must still load under Node and
+ * Deno, and only Bun evaluates it.
+ */
+export const bunFfi: typeof import("bun:ffi") = await import("bun:ffi");
+const { dlopen, ptr, toArrayBuffer } = bunFfi;
+const { FFIType: Type } = bunFfi;
+
 /** bun:ffi argument type for each neutral type. */
 const ARGUMENT_TYPES: Readonly<Record<NativeType, FFIType>> = {
-  i32: FFIType.i32,
-  u32: FFIType.u32,
-  usize: FFIType.u64,
-  isize: FFIType.i64,
-  pointer: FFIType.ptr,
-  buffer: FFIType.ptr,
+  i32: Type.i32,
+  u32: Type.u32,
+  usize: Type.u64,
+  isize: Type.i64,
+  pointer: Type.ptr,
+  buffer: Type.ptr,
 };
 
 /** bun:ffi result type for each neutral type (`*_fast`: a number when it fits). */
 const RESULT_TYPES: Readonly<Record<NativeType, FFIType>> = {
-  i32: FFIType.i32,
-  u32: FFIType.u32,
-  usize: FFIType.u64_fast,
-  isize: FFIType.i64_fast,
-  pointer: FFIType.ptr,
-  buffer: FFIType.ptr,
+  i32: Type.i32,
+  u32: Type.u32,
+  usize: Type.u64_fast,
+  isize: Type.i64_fast,
+  pointer: Type.ptr,
+  buffer: Type.ptr,
 };
 
 /**

@@ -32,9 +32,32 @@ type DenoValues = {
 /** The symbols of the opened libc. */
 type DenoLibc = NativeLibrary<DenoValues>;
 
+/**
+ * The functions every plain notification needs, opened first: Deno compiles a
+ * call trampoline for every symbol at `dlopen` (~0.15 ms each), so the other
+ * eight wait until a call needs one of them (descriptors, credentials, the
+ * clock, barriers, listenFds, a full queue).
+ */
+const CORE_NAMES = ["socket", "connect", "sendto", "__errno_location"] as const;
+type CoreName = (typeof CORE_NAMES)[number];
+type CoreLibc = Pick<DenoLibc, CoreName>;
+type RestLibc = Omit<DenoLibc, CoreName>;
+
+/** `LIBC_SYMBOLS` split into the core entries and the rest. */
+function splitSymbols(core: boolean): Partial<LibcSymbols> {
+  return Object.fromEntries(
+    Object.entries(LIBC_SYMBOLS).filter(([name]) =>
+      (CORE_NAMES as readonly string[]).includes(name) === core
+    ),
+  );
+}
+
 /** The parts of the `Deno` namespace this backend uses. */
 interface DenoFfiNamespace {
-  dlopen(filename: string, symbols: LibcSymbols): { readonly symbols: DenoLibc };
+  dlopen(
+    filename: string,
+    symbols: Partial<LibcSymbols>,
+  ): { readonly symbols: Partial<DenoLibc> };
   readonly UnsafePointer: {
     of(value: Uint8Array): DenoPointer | null;
     value(pointer: DenoPointer | null): bigint;
@@ -62,13 +85,13 @@ function isPermissionError(error: unknown): boolean {
     (error.name === "NotCapable" || error.name === "PermissionDenied");
 }
 
-/** Opens libc, refusing (without a permission prompt) when FFI is not allowed. */
-function openLibc(deno: DenoFfiNamespace): DenoLibc {
+/** Opens `symbols` of libc, refusing (without a permission prompt) when FFI is not allowed. */
+function openLibc<T>(deno: DenoFfiNamespace, symbols: Partial<LibcSymbols>): T {
   // dlopen without the permission would prompt on a terminal; a daemon library
   // must not, so ask first and fail fast with the flag to add.
   if (deno.permissions.querySync({ name: "ffi" }).state !== "granted") throw ffiNotAllowed();
   return openLibrary(
-    (name) => deno.dlopen(name, LIBC_SYMBOLS).symbols,
+    (name) => deno.dlopen(name, symbols).symbols as T,
     (error) => isPermissionError(error) ? ffiNotAllowed(error) : undefined,
   );
 }
@@ -93,34 +116,38 @@ function openLibc(deno: DenoFfiNamespace): DenoLibc {
  */
 export function openDenoBackend(): Backend {
   const deno = (globalThis as unknown as { Deno: DenoFfiNamespace }).Deno;
-  const libc = openLibc(deno);
-  const { sendto, sendmsg, poll } = libc;
+  const core = openLibc<CoreLibc>(deno, splitSymbols(true));
+  const { sendto } = core;
+  let rest: RestLibc | undefined;
+  // Opened before the call that needs it, never between a call and its errno read.
+  const more = (): RestLibc => rest ??= openLibc<RestLibc>(deno, splitSymbols(false));
   const { UnsafePointer, UnsafePointerView } = deno;
   // i32/u32 and buffer arguments need nothing; size_t goes in and ssize_t comes
   // out as a bigint. Number() of a bigint costs ~15 ns in V8, as much as all the
   // rest of send, so the usual results (the full length, -1) skip it.
   const calls: LibcCalls = {
-    socket: libc.socket,
-    connect: libc.connect,
+    socket: core.socket,
+    connect: core.connect,
     sendto: (fd, buffer, length, flags, address, addressLength) => {
       const size = BigInt(length);
       const sent = sendto(fd, buffer, size, flags, address, addressLength);
       return sent === size ? length : sent === -1n ? -1 : Number(sent);
     },
     sendmsg: (fd, message, flags) => {
-      const sent = sendmsg(fd, message, flags);
+      const sent = more().sendmsg(fd, message, flags);
       return sent === -1n ? -1 : Number(sent);
     },
-    fcntl: libc.fcntl,
-    getsockopt: libc.getsockopt,
-    getsockname: libc.getsockname,
-    clock_gettime: libc.clock_gettime,
-    pipe2: libc.pipe2,
-    poll: (fds, count, timeout) => poll(fds, BigInt(count), timeout),
-    close: libc.close,
-    open: libc.open,
+    fcntl: (fd, command, argument) => more().fcntl(fd, command, argument),
+    getsockopt: (fd, level, option, value, length) =>
+      more().getsockopt(fd, level, option, value, length),
+    getsockname: (fd, address, length) => more().getsockname(fd, address, length),
+    clock_gettime: (clock, timespec) => more().clock_gettime(clock, timespec),
+    pipe2: (fds, flags) => more().pipe2(fds, flags),
+    poll: (fds, count, timeout) => more().poll(fds, BigInt(count), timeout),
+    close: (fd) => more().close(fd),
+    open: (path, flags, mode) => more().open(path, flags, mode),
     errno: errnoReader(
-      libc.__errno_location(),
+      core.__errno_location(),
       (pointer) => UnsafePointerView.getArrayBuffer(pointer, 4),
     ),
     addressOf: (bytes) => BigInt(UnsafePointer.value(UnsafePointer.of(bytes))),
