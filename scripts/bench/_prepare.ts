@@ -1,13 +1,13 @@
 /**
  * Everything the benchmark needs before it measures: a C compiler and
  * libsystemd's headers (installed with apt-get when absent, full runs only),
- * the C receiver and references, the module compiled to JavaScript as npm
- * ships it, and the npm `sd-notify` package in a scratch directory.
+ * the C receiver and references, the module bundled as npm ships it, and the npm `sd-notify` package in a scratch directory.
  *
  * @module
  */
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bundle } from "../build.ts";
 import { exec, execChecked, which } from "./_exec.ts";
 
 /** The repository root. */
@@ -133,18 +133,19 @@ export async function buildCPrograms(work: string, toolchain: Toolchain): Promis
 }
 
 /**
- * Compiles mod.ts and the benchmark clients with the repository's `tsc` into
+ * Builds the module as npm ships it (`mod.js`: the bundle of `npm run build`)
+ * and compiles the benchmark clients with the repository's `tsc` into
  * `work/package`, laid out as the npm package is (package.json beside it, the
- * addon's build/ and node_modules/ linked from the repository).
+ * addon's build/, prebuilds/ and node_modules/ linked from the repository).
  * @returns the package directory
  */
 export async function buildPackage(work: string): Promise<string> {
   const output = join(work, "package");
+  await bundle(output);
   const clients = readdirSync(join(BENCH_DIR, "clients"))
     .filter((name) => name.endsWith(".ts"))
     .map((name) => join(BENCH_DIR, "clients", name));
   await execChecked(join(ROOT, "node_modules", ".bin", "tsc"), [
-    join(ROOT, "mod.ts"),
     ...clients,
     "--rootDir",
     ROOT,
