@@ -86,44 +86,63 @@ interface RuntimeSpec {
   readonly module_url: string;
   /** The command line running client `client` (a file in scripts/bench/clients, no extension). */
   command(client: string, args: readonly string[]): [string, string[]];
+  /** The command line running the JavaScript file `script`. */
+  script(script: string, args: readonly string[]): [string, string[]];
 }
 
 function runtimeSpecs(package_dir: string): RuntimeSpec[] {
   const compiled = (client: string): string =>
     join(package_dir, "scripts", "bench", "clients", `${client}.js`);
   const npm_module = pathToFileURL(join(package_dir, "mod.js")).href;
+  const deno = (script: string, args: readonly string[]): [string, string[]] => [
+    join(ROOT, "node_modules", ".bin", "deno"),
+    ["run", "--allow-env", "--allow-ffi", "--allow-read", "--no-lock", "--quiet", script, ...args],
+  ];
+  const bun = (script: string, args: readonly string[]): [string, string[]] => [
+    join(ROOT, "node_modules", ".bin", "bun"),
+    [script, ...args],
+  ];
+  const node = (script: string, args: readonly string[]): [string, string[]] => [
+    process.execPath,
+    [script, ...args],
+  ];
   return [
     {
       name: "node",
       module_url: npm_module,
-      command: (client, args) => [process.execPath, [compiled(client), ...args]],
+      command: (client, args) => node(compiled(client), args),
+      script: node,
     },
     {
       name: "deno",
       module_url: pathToFileURL(join(ROOT, "mod.ts")).href,
-      command: (client, args) => [
-        join(ROOT, "node_modules", ".bin", "deno"),
-        [
-          "run",
-          "--allow-env",
-          "--allow-ffi",
-          "--allow-read",
-          "--no-lock",
-          "--quiet",
-          join(ROOT, "scripts", "bench", "clients", `${client}.ts`),
-          ...args,
-        ],
-      ],
+      command: (client, args) =>
+        deno(join(ROOT, "scripts", "bench", "clients", `${client}.ts`), args),
+      script: deno,
     },
     {
       name: "bun",
       module_url: npm_module,
-      command: (
-        client,
-        args,
-      ) => [join(ROOT, "node_modules", ".bin", "bun"), [compiled(client), ...args]],
+      command: (client, args) => bun(compiled(client), args),
+      script: bun,
     },
   ];
+}
+
+/**
+ * Writes a cold-start client of this module (loaded from `module_url`): it imports the
+ * module statically, as a service does (a dynamic import of a URL given on the
+ * command line costs Node about 0.6 ms more, which no service pays), and
+ * sends READY=1.
+ */
+function writeReadyClient(work: string, name: string, module_url: string): string {
+  const path = join(work, `ready_ours_${name}.mjs`);
+  writeFileSync(
+    path,
+    `import { ready } from ${JSON.stringify(module_url)};\n` +
+      `if (!await ready()) throw new Error("ready() sent nothing: NOTIFY_SOCKET is unset");\n`,
+  );
+  return path;
 }
 
 function log(message: string): void {
@@ -337,28 +356,38 @@ async function main(): Promise<void> {
     // ---- cold start
     interface ColdVariant {
       readonly runtime: RuntimeSpec;
-      readonly kind: "bare" | "hand" | "ours" | "npm";
+      readonly kind: "bare" | "hand" | "ours" | "npm" | "bundle";
       readonly command: [string, string[]];
       readonly samples: number[];
     }
     const variants: ColdVariant[] = [];
     for (const runtime of runtimes) {
       variants.push({ runtime, kind: "bare", command: runtime.command("empty", []), samples: [] });
-      if (runtime.name !== "node") {
-        variants.push({
-          runtime,
-          kind: "hand",
-          command: runtime.command(`ready_hand_${runtime.name}`, []),
-          samples: [],
-        });
-      }
+      variants.push({
+        runtime,
+        kind: "hand",
+        // Node's baseline loads the package's addon, so it is told where the package is.
+        command: runtime.command(
+          `ready_hand_${runtime.name}`,
+          runtime.name === "node" ? [package_dir] : [],
+        ),
+        samples: [],
+      });
       variants.push({
         runtime,
         kind: "ours",
-        command: runtime.command("ready_ours", [runtime.module_url]),
+        command: runtime.script(writeReadyClient(work, runtime.name, runtime.module_url), []),
         samples: [],
       });
     }
+    // Deno users get TypeScript from JSR; the npm bundle shows what bundling would give them.
+    const deno = runtimes.find((runtime) => runtime.name === "deno") as RuntimeSpec;
+    variants.push({
+      runtime: deno,
+      kind: "bundle",
+      command: deno.script(writeReadyClient(work, "deno_bundle", runtimes[0].module_url), []),
+      samples: [],
+    });
     if (npm_ok) {
       variants.push({
         runtime: node,
@@ -385,13 +414,21 @@ async function main(): Promise<void> {
       bare_ms: cold_median(runtime.name, "bare") as number,
       hand_ms: cold_median(runtime.name, "hand"),
       baseline: runtime.name === "node"
-        ? "bare start: Node has no in-process way to send a datagram to a unix socket without a native addon (`dgram` refuses unix_dgram), so the smallest possible notify is not there; the bare start is a lower bound of any baseline"
+        ? "hand-written READY=1: Node cannot send a unix datagram without a native addon (`dgram` refuses unix_dgram), so it loads this package's prebuilt addon with `process.dlopen` and calls its `openDatagramSocket` + `send`, no module code (`clients/ready_hand_node.ts`)"
         : `hand-written READY=1: libc \`socket\` + \`sendto\` through ${
           runtime.name === "deno" ? "`Deno.dlopen`" : "`bun:ffi`"
         }, no checks (\`clients/ready_hand_${runtime.name}.ts\`)`,
       ours_ms: cold_median(runtime.name, "ours") as number,
     }));
     const cold_extra: string[] = [];
+    const deno_bundle = cold_median("deno", "bundle") as number;
+    const deno_hand = cold_median("deno", "hand") as number;
+    cold_extra.push(
+      `Deno loading the npm bundle (\`dist/mod.js\`, one file) instead of the TypeScript modules ` +
+        `JSR serves reaches READY=1 in ${deno_bundle.toFixed(1)} ms (${
+          deno_bundle >= deno_hand ? "+" : ""
+        }${(deno_bundle - deno_hand).toFixed(1)} over its baseline).`,
+    );
     const npm_cold = cold_median("node", "npm");
     if (npm_cold !== undefined) {
       cold_extra.push(

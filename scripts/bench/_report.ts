@@ -124,7 +124,7 @@ export function renderMarkdown(report: BenchReport): string {
       "message, one that keeps the receiver's queue full does not. The targets compare with " +
       "raw C `sendto` to the socket path, which is what libsystemd does (on a fresh socket). " +
       "This module connects its kept socket to the address once, so the kernel skips the path " +
-      "lookup on every message; \"raw C send, connected\" is the floor of that approach, and " +
+      'lookup on every message; "raw C send, connected" is the floor of that approach, and ' +
       "the last ratio column measures ours against it.",
     ],
     isolated: [
@@ -163,7 +163,9 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push("");
   lines.push(
     "Process start (`posix_spawn` in `scripts/bench/launch.c`) → READY=1 stamped by the receiver " +
-      "(both CLOCK_MONOTONIC); bare start is process start → exit of an empty script. Medians, in ms.",
+      "(both CLOCK_MONOTONIC); bare start is process start → exit of an empty script. The module's " +
+      "client is two lines, as in a service: a static `import { ready }` of the module as it ships " +
+      "and `await ready()`. Medians, in ms.",
   );
   lines.push("");
   lines.push(
