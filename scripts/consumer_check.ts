@@ -17,9 +17,11 @@
  *    local `node_modules`) and, when `qemu-aarch64` and the aarch64 libraries
  *    are installed, Node 20 for arm64 under qemu: starts the consumer's
  *    service under `systemd-socket-activate` with an independent notification
- *    receiver (`tests/fixtures/notify_receiver.py`), connects to the activated
- *    socket, and checks the reply the service sends on the fd from
- *    `listenFds()`, the exact `READY=1` datagram and the sender's pid;
+ *    receiver (`tests/fixtures/notify_receiver.py`), asks the activated
+ *    socket for "/" over HTTP, and checks the reply of the runtime's own server
+ *    (`serve()` on the fd from `listenFds()`, adopted: "native", which loads
+ *    the package's lazy bundle parts), the exact `READY=1` datagram and the
+ *    sender's pid;
  * 6. simulates macOS (process.platform) in Node and Bun: importing works, a
  *    call outside systemd is a quiet no-op, a call under systemd throws ENOSYS.
  *
@@ -168,7 +170,7 @@ async function pack(directory: string): Promise<PackResult | undefined> {
     fail("npm run build", build.stdout + build.stderr);
     return undefined;
   }
-  pass("npm run build (tsc -p tsconfig.build.json)");
+  pass("npm run build (tsc declarations, esbuild bundles)");
   const result = await run("npm", [
     "pack",
     "--ignore-scripts", // dist/ is fresh; prepack would print into the JSON
@@ -238,26 +240,27 @@ function hiddenCompilerPath(directory: string, node: string): string {
 const APP_BODY = `
 import process from "node:process";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { dirname } from "node:path";
 
 const label = process.argv[2];
 const fds = await listenFds();
 if (fds.length !== 1) throw new Error("expected one fd, got " + JSON.stringify(fds));
-const server = createServer((socket) => {
-  socket.end("hello from " + label + "\\n");
-  server.close();
+// serve(): the runtime's own server on the inherited socket (the npm package's lazy parts).
+const served = await serve(fds[0], {
+  fetch: () => {
+    setTimeout(() => served.close(), 0);
+    return new Response("hello from " + label + " (" + served.mode + ")\\n");
+  },
 });
-server.listen({ fd: fds[0].fd }, async () => {
-  const sent = await notify({ ready: true, status: "consumer " + label });
-  let addon = null;
-  if (globalThis.Deno === undefined && process.versions.bun === undefined) {
-    const require = createRequire(import.meta.url);
-    const root = dirname(require.resolve("@systemd-js/daemon/package.json"));
-    addon = require("node-gyp-build").path(root).slice(root.length + 1);
-  }
-  console.log(JSON.stringify({ pid: process.pid, sent, fds, addon }));
-});
+const sent = await notify({ ready: true, status: "consumer " + label });
+let addon = null;
+if (globalThis.Deno === undefined && process.versions.bun === undefined) {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve("@systemd-js/daemon/package.json"));
+  addon = require("node-gyp-build").path(root).slice(root.length + 1);
+}
+await served.finished;
+console.log(JSON.stringify({ pid: process.pid, sent, fds, addon, runtime: served.runtime, mode: served.mode, reason: served.reason }));
 `;
 
 function writeConsumer(directory: string, tarball: string): void {
@@ -278,11 +281,11 @@ function writeConsumer(directory: string, tarball: string): void {
   writeFileSync(join(directory, "deno.json"), '{ "nodeModulesDir": "manual" }\n');
   writeFileSync(
     join(directory, "app.mjs"),
-    `import { listenFds, notify } from "@systemd-js/daemon";\n${APP_BODY}`,
+    `import { listenFds, notify, serve } from "@systemd-js/daemon";\n${APP_BODY}`,
   );
   writeFileSync(
     join(directory, "app_deno.mjs"),
-    `import { listenFds, notify } from "npm:@systemd-js/daemon";\n${APP_BODY}`,
+    `import { listenFds, notify, serve } from "npm:@systemd-js/daemon";\n${APP_BODY}`,
   );
   writeFileSync(
     join(directory, "not_linux.mjs"),
@@ -414,22 +417,34 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Connects to the activated socket (which starts the service) and reads its reply. */
+/** Connects to the activated socket (which starts the service), asks for "/" over HTTP/1.0 and reads the reply. */
 async function greet(path: string, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(path)) {
     if (Date.now() > deadline) throw new Error(`"${path}" never appeared`);
     await sleep(20);
   }
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    let reply = "";
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => (reply += chunk));
-    socket.on("end", () => resolve(reply));
-    socket.on("error", reject);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error("no reply in time")));
-  });
+  for (;;) {
+    try {
+      return await new Promise((resolve, reject) => {
+        const socket = connect(
+          path,
+          () => socket.write("GET / HTTP/1.0\r\nHost: consumer\r\n\r\n"),
+        );
+        let reply = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => (reply += chunk));
+        socket.on("end", () => resolve(reply));
+        socket.on("error", reject);
+        socket.setTimeout(timeoutMs, () => socket.destroy(new Error("no reply in time")));
+      });
+    } catch (error) {
+      // systemd-socket-activate binds before it listens: the path can exist a moment too early.
+      const refused = (error as { code?: string }).code === "ECONNREFUSED";
+      if (!refused || Date.now() > deadline) throw error;
+      await sleep(20);
+    }
+  }
 }
 
 /** One notify + listenFds round trip of the consumer's service under `runtime`. */
@@ -438,7 +453,7 @@ async function roundTrip(
   consumer: string,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const what = `${runtime.name}: listenFds + notify round trip`;
+  const what = `${runtime.name}: listenFds + serve + notify round trip`;
   const scratch = mkdtempSync(join(tmpdir(), "sdjs-rt-"));
   const notifyPath = join(scratch, "notify.sock");
   const listenPath = join(scratch, "listen.sock");
@@ -486,6 +501,9 @@ async function roundTrip(
       sent: boolean;
       addon: string | null;
       fds: { fd: number; family: string; type: string; listening: boolean }[];
+      runtime: string;
+      mode: string;
+      reason: string | null;
     } | null;
     const message = messages[0];
     const data = message === undefined
@@ -494,7 +512,17 @@ async function roundTrip(
     const expected = `READY=1\nSTATUS=consumer ${runtime.name}`;
     const problems: string[] = [];
     if (code !== 0) problems.push(`exit code ${code}`);
-    if (reply !== `hello from ${runtime.name}\n`) problems.push(`reply ${JSON.stringify(reply)}`);
+    // The runtime's own server, adopted or (Node) native: "native" either way.
+    if (
+      !/^HTTP\/1\.[01] 200 /.test(reply) ||
+      !reply.endsWith(`\r\n\r\nhello from ${runtime.name} (native)\n`)
+    ) {
+      problems.push(`reply ${JSON.stringify(reply)}`);
+    }
+    if (report?.reason) problems.push(`serve() fell back: ${report.reason}`);
+    if (report?.runtime !== runtime.name.replace(/\d.*$/, "")) {
+      problems.push(`serve() ran as ${report?.runtime}`);
+    }
     if (report === null || report.sent !== true) problems.push(`report ${stdout}`);
     if ((report?.addon ?? undefined) !== runtime.addon) {
       problems.push(`addon ${report?.addon}, expected ${runtime.addon}`);
@@ -522,7 +550,7 @@ async function roundTrip(
       pass(
         `${what}: ${
           JSON.stringify(data)
-        } from pid ${message?.pid}, fd 3 unix stream listening, reply received${
+        } from pid ${message?.pid}, fd 3 unix stream listening, HTTP reply from serve() (${report?.runtime}, ${report?.mode})${
           runtime.addon === undefined ? "" : `, addon ${runtime.addon}`
         } (${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );
@@ -628,7 +656,18 @@ async function main(): Promise<void> {
         name: "deno",
         app: "app_deno.mjs",
         timeoutMs: 60_000,
-        command: (app) => [deno, "run", "--allow-env", "--allow-ffi", "--allow-read", app],
+        // What the README asks of a Deno server on a unix socket: serve() adopts
+        // it through a throw-away unix listener (net, read, write).
+        command: (app) => [
+          deno,
+          "run",
+          "--allow-env",
+          "--allow-ffi",
+          "--allow-net",
+          "--allow-read",
+          "--allow-write",
+          app,
+        ],
       },
     ];
     const qemu = which("qemu-aarch64");
