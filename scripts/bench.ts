@@ -25,6 +25,7 @@ import {
   buildPackage,
   ensureToolchain,
   installNpmSdNotify,
+  jsrDirectory,
   ROOT,
 } from "./bench/_prepare.ts";
 import { type BenchReceiver, startBenchReceiver } from "./bench/_receiver.ts";
@@ -82,7 +83,10 @@ const GAP_US = 50;
 /** How to run a benchmark client on one runtime. */
 interface RuntimeSpec {
   readonly name: RuntimeName;
-  /** The module as this runtime's users load it (Deno: mod.ts from JSR; Node and Bun: npm's JS). */
+  /**
+   * The module as this runtime's users load it (Deno: JSR's `jsr/mod.js`; Node
+   * and Bun: npm's `dist/mod.js`), as the benchmark builds it in its scratch directory.
+   */
   readonly module_url: string;
   /** The command line running client `client` (a file in scripts/bench/clients, no extension). */
   command(client: string, args: readonly string[]): [string, string[]];
@@ -90,7 +94,7 @@ interface RuntimeSpec {
   script(script: string, args: readonly string[]): [string, string[]];
 }
 
-function runtimeSpecs(package_dir: string): RuntimeSpec[] {
+function runtimeSpecs(package_dir: string, jsr_dir: string): RuntimeSpec[] {
   const compiled = (client: string): string =>
     join(package_dir, "scripts", "bench", "clients", `${client}.js`);
   const npm_module = pathToFileURL(join(package_dir, "mod.js")).href;
@@ -115,7 +119,7 @@ function runtimeSpecs(package_dir: string): RuntimeSpec[] {
     },
     {
       name: "deno",
-      module_url: pathToFileURL(join(ROOT, "mod.ts")).href,
+      module_url: pathToFileURL(join(jsr_dir, "mod.js")).href,
       command: (client, args) =>
         deno(join(ROOT, "scripts", "bench", "clients", `${client}.ts`), args),
       script: deno,
@@ -223,7 +227,7 @@ async function main(): Promise<void> {
     if (!npm_ok) notes.push(`npm sd-notify ${npm_prefix}`);
     const systemd_notify = await which("systemd-notify");
     if (systemd_notify === undefined) notes.push("systemd-notify skipped: not installed");
-    const runtimes = runtimeSpecs(package_dir);
+    const runtimes = runtimeSpecs(package_dir, jsrDirectory(work));
     const node = runtimes[0];
     receiver = await startBenchReceiver(programs.receiver, join(work, "notify.sock"));
     const env = { NOTIFY_SOCKET: receiver.path };
@@ -356,7 +360,7 @@ async function main(): Promise<void> {
     // ---- cold start
     interface ColdVariant {
       readonly runtime: RuntimeSpec;
-      readonly kind: "bare" | "hand" | "ours" | "npm" | "bundle";
+      readonly kind: "bare" | "hand" | "ours" | "npm";
       readonly command: [string, string[]];
       readonly samples: number[];
     }
@@ -380,14 +384,6 @@ async function main(): Promise<void> {
         samples: [],
       });
     }
-    // Deno users get TypeScript from JSR; the npm bundle shows what bundling would give them.
-    const deno = runtimes.find((runtime) => runtime.name === "deno") as RuntimeSpec;
-    variants.push({
-      runtime: deno,
-      kind: "bundle",
-      command: deno.script(writeReadyClient(work, "deno_bundle", runtimes[0].module_url), []),
-      samples: [],
-    });
     if (npm_ok) {
       variants.push({
         runtime: node,
@@ -421,14 +417,6 @@ async function main(): Promise<void> {
       ours_ms: cold_median(runtime.name, "ours") as number,
     }));
     const cold_extra: string[] = [];
-    const deno_bundle = cold_median("deno", "bundle") as number;
-    const deno_hand = cold_median("deno", "hand") as number;
-    cold_extra.push(
-      `Deno loading the npm bundle (\`dist/mod.js\`, one file) instead of the TypeScript modules ` +
-        `JSR serves reaches READY=1 in ${deno_bundle.toFixed(1)} ms (${
-          deno_bundle >= deno_hand ? "+" : ""
-        }${(deno_bundle - deno_hand).toFixed(1)} over its baseline).`,
-    );
     const npm_cold = cold_median("node", "npm");
     if (npm_cold !== undefined) {
       cold_extra.push(
@@ -480,7 +468,8 @@ async function main(): Promise<void> {
         `(isolated: ${sizes.isolated_iterations}, ${GAP_US} µs apart) per sender ` +
         `(${sizes.spawns} spawns of systemd-notify in all); ` +
         `${sizes.cold_runs} cold starts per variant; ${sizes.memory_runs} memory samples per case. ` +
-        "Node and Bun load the module compiled by `tsc` as npm ships it, Deno loads `mod.ts` as JSR ships it.",
+        "Node and Bun load the module as npm ships it (`dist/mod.js`, the esbuild bundle of `npm run build`), " +
+        "Deno as JSR ships it (`jsr/mod.js`, the same bundle with its declarations).",
       messages,
       cold,
       cold_extra,

@@ -17,15 +17,25 @@
  *   that needs one imports it dynamically, so no builtin loads at start-up.
  * - `dist/**\/*.d.ts`: declarations from `tsc -p tsconfig.build.json`
  *   (isolatedDeclarations), which also type-checks the sources.
+ * - `jsr/` (gitignored; `deno.json` publishes it): the same build for JSR, by
+ *   {@linkcode writeJsr}. Its JavaScript files are dist/'s, byte for byte,
+ *   except that `jsr/mod.js` starts with `/* @ts-self-types="./mod.d.ts" *\/`
+ *   (how Deno and JSR find a JavaScript module's types). Its declarations are
+ *   dist/'s with every relative specifier in `from "…"` and `import("…")`
+ *   (JSDoc examples included) pointing at the sibling `.d.ts`: Deno resolves
+ *   a declaration file's specifiers literally, so tsc's `"./src/notify.ts"`
+ *   (and `".js"`) are missing files there (TS2307). npm's dist/ keeps tsc's
+ *   specifiers: a tsc consumer with `skipLibCheck: false` rejects `.d.ts`
+ *   ones (TS2846).
  *
- * {@linkcode bundle} is exported for the benchmark, which must load the module
- * exactly as npm ships it.
+ * {@linkcode bundle} and {@linkcode writeJsr} are exported for the benchmark,
+ * which must load the module exactly as npm and JSR ship it.
  *
  * @module
  */
 
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -114,6 +124,61 @@ export async function bundle(directory: string): Promise<void> {
   }
 }
 
+/** The first line of `jsr/mod.js`: tells Deno and JSR where the module's types are. */
+export const SELF_TYPES = '/* @ts-self-types="./mod.d.ts" */';
+
+/**
+ * A relative specifier ending in `.ts` or `.js` after `from` or inside
+ * `import(…)`: [whole, what precedes it, quote, path without the extension].
+ */
+const RELATIVE_SPECIFIER: RegExp =
+  /(\bfrom\s*|\bimport\(\s*)(["'])(\.\.?\/[^"'\n]*?)\.(?:ts|js)\2/g;
+
+/**
+ * Writes the build in `dist` (bundles and declarations, as npm ships them) to
+ * `jsr` (emptied first) as JSR ships it: the bundles copied, `mod.js` with
+ * {@linkcode SELF_TYPES} on top, and each declaration file with its relative
+ * specifiers rewritten to the sibling `.d.ts` (see the module header).
+ *
+ * @param dist a directory written by {@linkcode bundle} and `tsc -p tsconfig.build.json`
+ * @param jsr where JSR's copy goes
+ * @throws {Error} when `dist` has no `mod.d.ts`, or a declaration file keeps a
+ *   relative specifier that names no declaration file of the build
+ */
+export function writeJsr(dist: string, jsr: string): void {
+  if (!existsSync(join(dist, "mod.d.ts"))) {
+    throw new Error(`${dist} has no mod.d.ts: run tsc -p tsconfig.build.json first`);
+  }
+  rmSync(jsr, { recursive: true, force: true });
+  mkdirSync(jsr, { recursive: true });
+  for (const file of ["mod.js", ...Object.values(LAZY_PARTS)]) {
+    const code = readFileSync(join(dist, file), "utf8");
+    writeFileSync(join(jsr, file), file === "mod.js" ? `${SELF_TYPES}\n${code}` : code);
+  }
+  const declarations = readdirSync(dist, { recursive: true, encoding: "utf8" })
+    .filter((path) => path.endsWith(".d.ts"));
+  const problems: string[] = [];
+  for (const path of declarations) {
+    const text = readFileSync(join(dist, path), "utf8").replace(
+      RELATIVE_SPECIFIER,
+      (_whole, before: string, quote: string, base: string) => {
+        if (!existsSync(join(dist, dirname(path), `${base}.d.ts`))) {
+          problems.push(`${path}: "${base}" has no ${base}.d.ts`);
+        }
+        return `${before}${quote}${base}.d.ts${quote}`;
+      },
+    );
+    const left = text.match(/(\bfrom\s*|\bimport\(\s*)["']\.\.?\/[^"']*["']/g)
+      ?.filter((specifier) => !/\.d\.ts["']$/.test(specifier));
+    if (left !== undefined && left.length > 0) problems.push(`${path}: ${left.join(", ")}`);
+    mkdirSync(dirname(join(jsr, path)), { recursive: true });
+    writeFileSync(join(jsr, path), text);
+  }
+  if (problems.length > 0) {
+    throw new Error(`JSR declarations with unresolvable specifiers:\n${problems.join("\n")}`);
+  }
+}
+
 async function main(): Promise<void> {
   const dist = join(ROOT, "dist");
   rmSync(dist, { recursive: true, force: true });
@@ -130,6 +195,10 @@ async function main(): Promise<void> {
     );
   }
   console.log("built dist/mod.js, its lazy parts and dist/**/*.d.ts from mod.ts, src/ and ffi/");
+  writeJsr(dist, join(ROOT, "jsr"));
+  console.log(
+    "wrote jsr/: dist/'s bundles (mod.js with @ts-self-types), declarations with .d.ts specifiers",
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

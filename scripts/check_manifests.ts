@@ -1,8 +1,9 @@
 /**
  * Keeps `deno.json` (JSR) and `package.json` (npm) in lockstep: the same name,
- * version and license, and equivalent exports — every JSR entry point
- * `./x.ts` is published to npm as `./dist/x.js` with types `./dist/x.d.ts`,
- * and npm has no entry point JSR lacks (apart from `./package.json`).
+ * version and license, and equivalent exports — both ship the same build
+ * (`npm run build`), so every JSR entry point `./jsr/x.js` is published to npm
+ * as `./dist/x.js` with types `./dist/x.d.ts`, and npm has no entry point JSR
+ * lacks (apart from `./package.json`).
  *
  * Run `node --import tsx scripts/check_manifests.ts` (exit code 1 on a
  * mismatch); `tests/manifests.test.ts` runs the same check in `npm test`.
@@ -33,7 +34,7 @@ export interface NpmManifest {
 /** npm-only subpaths that have no JSR counterpart on purpose. */
 const NPM_ONLY: readonly string[] = ["./package.json"];
 
-/** `"./mod.ts"` or `{ ".": "./mod.ts" }` → a map of subpath to file. */
+/** `"./jsr/mod.js"` or `{ ".": "./jsr/mod.js" }` → a map of subpath to file. */
 function denoExports(exports: unknown): Map<string, string> | string {
   if (typeof exports === "string") return new Map([[".", exports]]);
   if (typeof exports !== "object" || exports === null || Array.isArray(exports)) {
@@ -47,10 +48,14 @@ function denoExports(exports: unknown): Map<string, string> | string {
   return map;
 }
 
-/** The JavaScript and declaration files npm must publish for JSR's `./x.ts`. */
-export function npmTargets(denoTarget: string): { types: string; default: string } {
-  const base = "./dist/" + denoTarget.replace(/^\.\//, "").replace(/\.ts$/, "");
-  return { types: `${base}.d.ts`, default: `${base}.js` };
+/**
+ * The JavaScript and declaration files npm must publish for JSR's `./jsr/x.js`;
+ * undefined when the JSR entry point is not a file of the JSR build.
+ */
+export function npmTargets(denoTarget: string): { types: string; default: string } | undefined {
+  const match = /^\.\/jsr\/(.+)\.js$/.exec(denoTarget);
+  if (match === null) return undefined;
+  return { types: `./dist/${match[1]}.d.ts`, default: `./dist/${match[1]}.js` };
 }
 
 /**
@@ -64,7 +69,7 @@ export function npmTargets(denoTarget: string): { types: string; default: string
  * ```ts
  * import { compareManifests } from "./check_manifests.ts";
  * const problems = compareManifests(
- *   { name: "@a/b", version: "1.0.0", license: "MIT", exports: "./mod.ts" },
+ *   { name: "@a/b", version: "1.0.0", license: "MIT", exports: "./jsr/mod.js" },
  *   {
  *     name: "@a/b",
  *     version: "1.0.0",
@@ -96,6 +101,13 @@ export function compareManifests(deno: DenoManifest, npm: NpmManifest): string[]
   const npmMap = new Map<string, unknown>(Object.entries(npmExports));
   for (const [subpath, denoTarget] of jsr) {
     const expected = npmTargets(denoTarget);
+    if (expected === undefined) {
+      problems.push(
+        `deno.json export "${subpath}" must be a file of the JSR build, "./jsr/<name>.js", ` +
+          `not "${denoTarget}"`,
+      );
+      continue;
+    }
     const entry = npmMap.get(subpath);
     if (entry === undefined) {
       problems.push(

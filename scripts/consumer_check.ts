@@ -23,7 +23,13 @@
  *    the package's lazy bundle parts), the exact `READY=1` datagram and the
  *    sender's pid;
  * 6. simulates macOS (process.platform) in Node and Bun: importing works, a
- *    call outside systemd is a quiet no-op, a call under systemd throws ENOSYS.
+ *    call outside systemd is a quiet no-op, a call under systemd throws ENOSYS;
+ * 7. checks the JSR build (`jsr/`, written by the same `npm run build`):
+ *    `deno publish --dry-run --allow-dirty` passes and publishes `jsr/`, a Deno
+ *    consumer importing `jsr/mod.js` by file URL passes `deno check` while a
+ *    deliberate type error in another one is reported (so the declarations
+ *    really resolve), and `ready()` from it resolves false under Deno outside
+ *    systemd.
  *
  * Ends with one line "consumer-check: N passed, N failed".
  *
@@ -42,9 +48,9 @@ import {
 } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { check as checkPrebuilds, inspect as inspectPrebuilds } from "./build_prebuilds.ts";
 
 /** One runtime the consumer's service runs under. */
@@ -395,6 +401,116 @@ export async function start(): Promise<number | undefined> {
   }
 }
 
+/** What a Deno consumer of the JSR build type-checks against `jsr/mod.d.ts`. */
+const JSR_CONSUMER = `
+export async function serveIt(): Promise<string> {
+  const served = await serve(3, { fetch: (_request: Request) => new Response("ok") });
+  await served.close({ graceMs: 1000 });
+  return served.mode;
+}
+export async function start(): Promise<number | undefined> {
+  const fds: ListenFd[] = await listenFds();
+  const sent: boolean = await notify({ ready: true, status: "typed" });
+  const error: SystemdError | undefined = sent ? undefined : new SystemdError("x", {
+    code: "EINVAL",
+    errno: 22,
+    syscall: "check",
+  });
+  return error === undefined ? fds[0]?.fd : undefined;
+}
+`;
+
+/**
+ * The JSR build in `jsr/` (from `npm run build`, which {@linkcode pack} ran):
+ * `deno publish --dry-run`, `deno check` of a Deno consumer importing
+ * `jsr/mod.js` by file URL (and of one with a deliberate type error, which
+ * must be reported: an unresolved declaration would make everything `any`
+ * or fail with TS2307), and `ready()` from it under Deno.
+ */
+async function jsrChecks(directory: string, deno: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const publish = await run(deno, ["publish", "--dry-run", "--allow-dirty"], { env });
+  const publishOutput = (publish.stdout + publish.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+  // The files it would publish, one "   file:///…/path (size)" line each.
+  const files = [...publishOutput.matchAll(/^\s+(file:\/\/\S+) \(/gm)]
+    .map((match) => relative(ROOT, fileURLToPath(match[1])));
+  const outside = files.filter((path) =>
+    !/^(jsr\/.+\.(js|d\.ts)|README\.md|LICENSE|deno\.json)$/.test(path)
+  );
+  if (
+    publish.code === 0 && /Success.*Dry run complete/.test(publishOutput) &&
+    !/warning/i.test(publishOutput) && files.includes("jsr/mod.js") &&
+    files.includes("jsr/mod.d.ts") && outside.length === 0
+  ) {
+    pass(
+      `deno publish --dry-run --allow-dirty: no warnings, ${files.length} files ` +
+        "(jsr/ bundles and declarations, README.md, LICENSE, deno.json)",
+    );
+  } else {
+    fail(
+      "deno publish --dry-run --allow-dirty",
+      `exit ${publish.code}; unexpected files: ${outside.join(", ") || "none"}\n${publishOutput}`,
+    );
+  }
+
+  const consumer = join(directory, "jsr_consumer");
+  mkdirSync(consumer, { recursive: true });
+  const module = pathToFileURL(join(ROOT, "jsr", "mod.js")).href;
+  const imports = `import { type ListenFd, listenFds, notify, ready, serve, SystemdError } from ${
+    JSON.stringify(module)
+  };\n`;
+  writeFileSync(join(consumer, "check.ts"), imports + JSR_CONSUMER);
+  writeFileSync(
+    join(consumer, "wrong.ts"),
+    imports + JSR_CONSUMER +
+      `export async function wrong(): Promise<void> {
+  const sent: string = await ready(); // deliberate: ready() resolves a boolean
+  console.log(sent);
+}
+`,
+  );
+  const check = await run(deno, ["check", "--no-lock", "check.ts"], { cwd: consumer, env });
+  if (check.code === 0) {
+    pass("deno check of a Deno consumer importing jsr/mod.js by file URL (types from mod.d.ts)");
+  } else {
+    fail("deno check of a Deno consumer of jsr/mod.js", check.stdout + check.stderr);
+  }
+  const wrong = await run(deno, ["check", "--no-lock", "wrong.ts"], { cwd: consumer, env });
+  const wrongOutput = (wrong.stdout + wrong.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+  const errors = wrongOutput.match(/TS\d+/g) ?? [];
+  if (
+    wrong.code !== 0 && errors.length === 1 && errors[0] === "TS2322" &&
+    /'boolean' is not assignable to type 'string'/.test(wrongOutput) &&
+    /wrong\.ts/.test(wrongOutput)
+  ) {
+    pass("deno check reports a deliberate type error against jsr/mod.d.ts (TS2322, and only it)");
+  } else {
+    fail(
+      "deno check of a deliberate type error against jsr/mod.js",
+      `exit ${wrong.code}\n${wrongOutput}`,
+    );
+  }
+
+  writeFileSync(
+    join(consumer, "ready.mjs"),
+    `import { ready } from ${
+      JSON.stringify(module)
+    };\nconsole.log(JSON.stringify(await ready()));\n`,
+  );
+  const result = await run(deno, [
+    "run",
+    "--no-lock",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-read",
+    "ready.mjs",
+  ], { cwd: consumer, env, timeoutMs: 60_000 });
+  if (result.code === 0 && result.stdout.trim() === "false" && result.stderr.trim() === "") {
+    pass("deno run of jsr/mod.js: ready() outside systemd resolves false");
+  } else {
+    fail("deno run of jsr/mod.js", `exit ${result.code}\n${result.stdout}${result.stderr}`);
+  }
+}
+
 /** Starts the independent receiver on `path`; resolves once it is bound. */
 function startReceiver(
   path: string,
@@ -635,6 +751,7 @@ async function main(): Promise<void> {
     writeConsumer(consumer, tarball);
     if (!(await install(consumer, env))) return;
     await typeCheck(consumer);
+    await jsrChecks(work, deno, env);
 
     const runtimes: Runtime[] = [
       {

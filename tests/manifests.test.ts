@@ -1,5 +1,6 @@
 // deno.json (JSR) and package.json (npm) must agree on name, version, license
-// and exports: the real files, and a table of mismatches the check must catch.
+// and exports (JSR's ./jsr/x.js is npm's ./dist/x.js with ./dist/x.d.ts): the
+// real files, and a table of mismatches the check must catch.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
@@ -7,13 +8,14 @@ import {
   compareManifests,
   type DenoManifest,
   type NpmManifest,
+  npmTargets,
 } from "../scripts/check_manifests.ts";
 
 const DENO: DenoManifest = {
   name: "@systemd-js/daemon",
   version: "1.2.3",
   license: "MIT",
-  exports: "./mod.ts",
+  exports: "./jsr/mod.js",
 };
 const NPM: NpmManifest = {
   name: "@systemd-js/daemon",
@@ -32,7 +34,20 @@ describe("manifests", () => {
 
   test("equivalent manifests pass, also with an exports object in deno.json", () => {
     assert.deepEqual(compareManifests(DENO, NPM), []);
-    assert.deepEqual(compareManifests({ ...DENO, exports: { ".": "./mod.ts" } }, NPM), []);
+    assert.deepEqual(compareManifests({ ...DENO, exports: { ".": "./jsr/mod.js" } }, NPM), []);
+  });
+
+  test("a JSR build file maps to the npm build file and its declarations", () => {
+    assert.deepEqual(npmTargets("./jsr/mod.js"), {
+      types: "./dist/mod.d.ts",
+      default: "./dist/mod.js",
+    });
+    assert.deepEqual(npmTargets("./jsr/sub/part.js"), {
+      types: "./dist/sub/part.d.ts",
+      default: "./dist/sub/part.js",
+    });
+    assert.equal(npmTargets("./mod.ts"), undefined);
+    assert.equal(npmTargets("./dist/mod.js"), undefined);
   });
 
   const mismatches: [string, DenoManifest, NpmManifest, RegExp][] = [
@@ -44,6 +59,30 @@ describe("manifests", () => {
       DENO,
       { ...NPM, exports: { ".": { types: "./dist/mod.d.ts", default: "./dist/index.js" } } },
       /export "\." must be/,
+    ],
+    [
+      "npm types at another file",
+      DENO,
+      { ...NPM, exports: { ".": { types: "./dist/index.d.ts", default: "./dist/mod.js" } } },
+      /export "\." must be/,
+    ],
+    [
+      "JSR entry point at another file of the build",
+      { ...DENO, exports: "./jsr/index.js" },
+      NPM,
+      /export "\." must be \{ "types": "\.\/dist\/index\.d\.ts"/,
+    ],
+    [
+      "JSR entry point is the TypeScript source",
+      { ...DENO, exports: "./mod.ts" },
+      NPM,
+      /deno\.json export "\." must be a file of the JSR build/,
+    ],
+    [
+      "JSR entry point is npm's build",
+      { ...DENO, exports: "./dist/mod.js" },
+      NPM,
+      /deno\.json export "\." must be a file of the JSR build/,
     ],
     [
       "npm exports a subpath JSR lacks",
@@ -59,7 +98,7 @@ describe("manifests", () => {
     ],
     [
       "JSR exports a subpath npm lacks",
-      { ...DENO, exports: { ".": "./mod.ts", "./testing": "./testing.ts" } },
+      { ...DENO, exports: { ".": "./jsr/mod.js", "./testing": "./jsr/testing.js" } },
       NPM,
       /lacks export "\.\/testing"/,
     ],

@@ -1,13 +1,13 @@
 /**
  * Everything the benchmark needs before it measures: a C compiler and
  * libsystemd's headers (installed with apt-get when absent, full runs only),
- * the C receiver and references, the module bundled as npm ships it, and the npm `sd-notify` package in a scratch directory.
+ * the C receiver and references, the module bundled as npm and JSR ship it, and the npm `sd-notify` package in a scratch directory.
  *
  * @module
  */
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bundle } from "../build.ts";
+import { bundle, writeJsr } from "../build.ts";
 import { exec, execChecked, which } from "./_exec.ts";
 
 /** The repository root. */
@@ -132,16 +132,32 @@ export async function buildCPrograms(work: string, toolchain: Toolchain): Promis
   return { receiver, launch, raw_sendto, raw_send_connected, sd_notify_loop };
 }
 
+/** Where {@linkcode buildPackage} writes the module as JSR ships it. */
+export function jsrDirectory(work: string): string {
+  return join(work, "jsr");
+}
+
 /**
- * Builds the module as npm ships it (`mod.js`: the bundle of `npm run build`)
- * and compiles the benchmark clients with the repository's `tsc` into
- * `work/package`, laid out as the npm package is (package.json beside it, the
- * addon's build/, prebuilds/ and node_modules/ linked from the repository).
+ * Builds the module as npm ships it (`mod.js`: the bundle of `npm run build`,
+ * with its declarations) and compiles the benchmark clients with the
+ * repository's `tsc` into `work/package`, laid out as the npm package is
+ * (package.json beside it, the addon's build/, prebuilds/ and node_modules/
+ * linked from the repository). Also writes {@linkcode jsrDirectory}, the
+ * module as JSR ships it (`writeJsr`, as `npm run build` writes `jsr/`), which
+ * Deno loads. Both are written before the clients, so neither holds them.
  * @returns the package directory
  */
 export async function buildPackage(work: string): Promise<string> {
   const output = join(work, "package");
   await bundle(output);
+  // The declarations, only so that work/jsr is what `npm run build` writes to jsr/.
+  await execChecked(join(ROOT, "node_modules", ".bin", "tsc"), [
+    "-p",
+    join(ROOT, "tsconfig.build.json"),
+    "--outDir",
+    output,
+  ]);
+  writeJsr(output, jsrDirectory(work));
   const clients = readdirSync(join(BENCH_DIR, "clients"))
     .filter((name) => name.endsWith(".ts"))
     .map((name) => join(BENCH_DIR, "clients", name));
