@@ -61,7 +61,7 @@ const FULL: Sizes = {
   isolated_iterations: 4_000,
   rounds: 3,
   spawns: 200,
-  cold_runs: 25,
+  cold_runs: 41,
   memory_runs: 5,
 };
 const QUICK: Sizes = {
