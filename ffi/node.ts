@@ -35,9 +35,7 @@ async function nodeBuiltins(): Promise<Builtins> {
       import("node:fs"),
       import("node:module"),
       import("node:path"),
-      import(
-        "node:url"
-      ),
+      import("node:url"),
     ])
     : [
       get("node:fs") as typeof Fs,
@@ -76,7 +74,8 @@ const ADDON_FUNCTIONS: readonly (keyof Addon)[] = [
 
 /**
  * The directory of our own package.json, found by walking up from this file, so
- * that it works from the sources (`ffi/`) and from a build (`dist/ffi/`) alike.
+ * that it works from the sources (`ffi/node.ts`) and from the npm bundle
+ * (`dist/mod.js`) alike.
  */
 function findPackageRoot(
   { dirname, fileURLToPath, join, readFileSync }: Builtins,
