@@ -205,8 +205,7 @@ describe("serve() under systemd-socket-activate", { skip: NO_ACTIVATE }, () => {
         : { host: family === "inet6" ? "::1" : "127.0.0.1", port };
       const child = new Child(["-l", listen], []);
       try {
-        while (!existsSync(path) && family === "unix") await new Promise((r) => setTimeout(r, 20));
-        if (family !== "unix") await waitListening(target);
+        await waitListening(target);
         // These connect before the child even starts: they wait in the socket's queue.
         const queued = await Promise.all(
           Array.from({ length: 8 }, () => get(target, "/delay?ms=20")),
@@ -279,8 +278,8 @@ describe("serve() under systemd-socket-activate", { skip: NO_ACTIVATE }, () => {
     const before = new Set(privateDirectories());
     const child = new Child(["-l", path], ["SYSTEMD_JS_TEST_ADOPT_FAIL=verify"]);
     try {
-      while (!existsSync(path)) await new Promise((r) => setTimeout(r, 20));
       const target: Target = { socketPath: path };
+      await waitListening(target);
       const queued = await Promise.all(Array.from({ length: 4 }, () => get(target, "/")));
       const ready = await child.line<Ready>("ready");
       if (RUNTIME !== "node") {
@@ -332,18 +331,25 @@ describe("serve() under systemd-socket-activate", { skip: NO_ACTIVATE }, () => {
   });
 });
 
-/** Waits until `systemd-socket-activate` listens on `target`. */
+/**
+ * Waits until `systemd-socket-activate` listens on `target`. A plain connect
+ * would start the service, and a unix socket's file appears at bind(), a
+ * moment before listen() (a connect then is refused), so wait until ss shows
+ * a listening socket.
+ */
 async function waitListening(target: Target): Promise<void> {
-  // A plain connect would start the service; the socket is bound before the process forks,
-  // so wait until ss shows it.
-  if ("socketPath" in target) return;
   const deadline = Date.now() + 10000;
   while (Date.now() < deadline) {
-    const out = spawnSync("ss", ["-Hltn", `sport = :${target.port}`]).stdout;
-    if (String(out).trim() !== "") return;
+    const listening = "socketPath" in target
+      ? String(spawnSync("ss", ["-Hlx"]).stdout).split("\n").some((line) => {
+        const fields = line.split(/\s+/); // type, state, queues, path, …; -l also lists UNCONN
+        return fields[1] === "LISTEN" && fields.includes(target.socketPath);
+      })
+      : String(spawnSync("ss", ["-Hltn", `sport = :${target.port}`]).stdout).trim() !== "";
+    if (listening) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`nothing listens on port ${target.port}`);
+  throw new Error(`nothing listens on ${JSON.stringify(target)}`);
 }
 
 describe("serve() under a real .socket unit", { skip: NO_USER_MANAGER }, () => {
