@@ -243,6 +243,29 @@ function hiddenCompilerPath(directory: string, node: string): string {
   return bin;
 }
 
+/**
+ * What a typed consumer writes, after its import of `ListenFd`, `listenFds`,
+ * `notify`, `serve` and `SystemdError`: type-checked against the npm package
+ * by tsc and against the JSR build by Deno.
+ */
+const TYPED_CONSUMER = `
+export async function serveIt(): Promise<string> {
+  const served = await serve(3, { fetch: (_request: Request) => new Response("ok") });
+  await served.close({ graceMs: 1000 });
+  return served.mode;
+}
+export async function start(): Promise<number | undefined> {
+  const fds: ListenFd[] = await listenFds();
+  const sent: boolean = await notify({ ready: true, status: "typed" });
+  const error: SystemdError | undefined = sent ? undefined : new SystemdError("x", {
+    code: "EINVAL",
+    errno: 22,
+    syscall: "check",
+  });
+  return error === undefined ? fds[0]?.fd : undefined;
+}
+`;
+
 const APP_BODY = `
 import process from "node:process";
 import { createRequire } from "node:module";
@@ -374,22 +397,7 @@ async function typeCheck(consumer: string): Promise<void> {
   writeFileSync(
     join(consumer, "check.ts"),
     `import { type ListenFd, listenFds, notify, serve, SystemdError } from "@systemd-js/daemon";
-export async function serveIt(): Promise<string> {
-  const served = await serve(3, { fetch: (_request: Request) => new Response("ok") });
-  await served.close({ graceMs: 1000 });
-  return served.mode;
-}
-export async function start(): Promise<number | undefined> {
-  const fds: ListenFd[] = await listenFds();
-  const sent: boolean = await notify({ ready: true, status: "typed" });
-  const error: SystemdError | undefined = sent ? undefined : new SystemdError("x", {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "check",
-  });
-  return error === undefined ? fds[0]?.fd : undefined;
-}
-`,
+${TYPED_CONSUMER}`,
   );
   const result = await run(join(BIN, "tsc"), ["-p", join(consumer, "tsconfig.json")], {
     cwd: consumer,
@@ -400,25 +408,6 @@ export async function start(): Promise<number | undefined> {
     fail("tsc --noEmit of a TypeScript consumer", result.stdout + result.stderr);
   }
 }
-
-/** What a Deno consumer of the JSR build type-checks against `jsr/mod.d.ts`. */
-const JSR_CONSUMER = `
-export async function serveIt(): Promise<string> {
-  const served = await serve(3, { fetch: (_request: Request) => new Response("ok") });
-  await served.close({ graceMs: 1000 });
-  return served.mode;
-}
-export async function start(): Promise<number | undefined> {
-  const fds: ListenFd[] = await listenFds();
-  const sent: boolean = await notify({ ready: true, status: "typed" });
-  const error: SystemdError | undefined = sent ? undefined : new SystemdError("x", {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "check",
-  });
-  return error === undefined ? fds[0]?.fd : undefined;
-}
-`;
 
 /**
  * The JSR build in `jsr/` (from `npm run build`, which {@linkcode pack} ran):
@@ -458,10 +447,10 @@ async function jsrChecks(directory: string, deno: string, env: NodeJS.ProcessEnv
   const imports = `import { type ListenFd, listenFds, notify, ready, serve, SystemdError } from ${
     JSON.stringify(module)
   };\n`;
-  writeFileSync(join(consumer, "check.ts"), imports + JSR_CONSUMER);
+  writeFileSync(join(consumer, "check.ts"), imports + TYPED_CONSUMER);
   writeFileSync(
     join(consumer, "wrong.ts"),
-    imports + JSR_CONSUMER +
+    imports + TYPED_CONSUMER +
       `export async function wrong(): Promise<void> {
   const sent: string = await ready(); // deliberate: ready() resolves a boolean
   console.log(sent);
