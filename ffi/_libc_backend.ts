@@ -216,6 +216,21 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
   const buffers = new CallBuffers();
   const directoryFlags = directoryOpenFlags(arch);
 
+  /** `poll()` of one fd for `events`: its revents, 0 when the time ran out. Retries on EINTR. */
+  function pollOne(fd: number, events: number, timeoutMs: number): number {
+    buffers.setPollfd(fd, events);
+    let ready: number;
+    while ((ready = poll(buffers.pollfd, 1, timeoutMs)) < 0) {
+      const errno = lastErrno();
+      if (errno !== EINTR) throw SystemdError.fromErrno("poll", errno);
+    }
+    if (ready === 0) return 0;
+    const revents = buffers.getRevents();
+    // poll reports a closed fd in revents instead of failing: say so as EBADF.
+    if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
+    return revents;
+  }
+
   function socketOption(fd: number, option: number): number {
     buffers.setSocklen(4);
     if (getsockopt(fd, SOL_SOCKET, option, buffers.int, buffers.socklen) < 0) return -lastErrno();
@@ -304,31 +319,11 @@ export function createLibcBackend(name: string, arch: string, libc: LibcCalls): 
     },
 
     pollHangup(fd: number): boolean {
-      buffers.setPollfd(fd, POLLIN);
-      let ready: number;
-      while ((ready = poll(buffers.pollfd, 1, 0)) < 0) {
-        const errno = lastErrno();
-        if (errno !== EINTR) throw SystemdError.fromErrno("poll", errno);
-      }
-      if (ready === 0) return false;
-      const revents = buffers.getRevents();
-      // poll reports a closed fd in revents instead of failing: say so as EBADF.
-      if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
-      return (revents & (POLLHUP | POLLERR)) !== 0;
+      return (pollOne(fd, POLLIN, 0) & (POLLHUP | POLLERR)) !== 0;
     },
 
     waitWritable(fd: number, timeoutMs: number): boolean {
-      buffers.setPollfd(fd, POLLOUT);
-      const ready = poll(buffers.pollfd, 1, timeoutMs);
-      if (ready < 0) {
-        const errno = lastErrno();
-        if (errno === EINTR) return false;
-        throw SystemdError.fromErrno("poll", errno);
-      }
-      if (ready === 0) return false;
-      const revents = buffers.getRevents();
-      if ((revents & POLLNVAL) !== 0) throw SystemdError.fromErrno("poll", EBADF);
-      return (revents & POLLOUT) !== 0;
+      return (pollOne(fd, POLLOUT, timeoutMs) & POLLOUT) !== 0;
     },
 
     close(fd: number): void {

@@ -419,34 +419,44 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value js_poll_hangup(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  if (!get_fd_arg(env, info, &fd)) return NULL;
-  struct pollfd entry = {.fd = fd, .events = POLLIN, .revents = 0};
+/* poll() of one fd for events, retried on EINTR: 0 with *revents set (0 when the time ran
+ * out), or the errno (EBADF for a closed fd, which poll reports as POLLNVAL). */
+static int poll_one(int fd, short events, int timeout, short *revents) {
+  struct pollfd entry = {.fd = fd, .events = events, .revents = 0};
   int ready;
   do {
-    ready = poll(&entry, 1, 0);
+    ready = poll(&entry, 1, timeout);
   } while (ready < 0 && errno == EINTR);
-  if (ready < 0) return throw_errno(env, "poll", errno);
+  if (ready < 0) return errno;
+  if ((entry.revents & POLLNVAL) != 0) return EBADF;
+  *revents = ready > 0 ? entry.revents : 0;
+  return 0;
+}
+
+static napi_value js_poll_hangup(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  short revents;
+  if (!get_fd_arg(env, info, &fd)) return NULL;
+  int failed = poll_one(fd, POLLIN, 0, &revents);
+  if (failed != 0) return throw_errno(env, "poll", failed);
   napi_value result;
-  CHECK(napi_get_boolean(env, (entry.revents & (POLLHUP | POLLERR)) != 0, &result));
+  CHECK(napi_get_boolean(env, (revents & (POLLHUP | POLLERR)) != 0, &result));
   return result;
 }
 
-/* waitWritable(fd, timeoutMs) → true when fd is writable, false on timeout or a signal. */
+/* waitWritable(fd, timeoutMs) → true when fd is writable, false when the time ran out. */
 static napi_value js_wait_writable(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd, timeout;
+  short revents;
   if (!get_int32(env, argv[0], "fd", &fd)) return NULL;
   if (!get_int32(env, argv[1], "timeoutMs", &timeout)) return NULL;
-  struct pollfd entry = {.fd = fd, .events = POLLOUT, .revents = 0};
-  int ready = poll(&entry, 1, timeout);
-  if (ready < 0 && errno != EINTR) return throw_errno(env, "poll", errno);
-  if (ready > 0 && (entry.revents & POLLNVAL) != 0) return throw_errno(env, "poll", EBADF);
+  int failed = poll_one(fd, POLLOUT, timeout, &revents);
+  if (failed != 0) return throw_errno(env, "poll", failed);
   napi_value result;
-  CHECK(napi_get_boolean(env, ready > 0 && (entry.revents & POLLOUT) != 0, &result));
+  CHECK(napi_get_boolean(env, (revents & POLLOUT) != 0, &result));
   return result;
 }
 

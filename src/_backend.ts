@@ -118,7 +118,7 @@ export interface Backend {
    * `timeoutMs` until a send on `fd` would not fail with EAGAIN. On a connected
    * datagram socket that is when the peer's queue has room: the kernel wakes
    * the caller as soon as the peer reads.
-   * @returns true when `fd` is writable, false when the time ran out (or a signal came)
+   * @returns true when `fd` is writable, false when the time ran out
    * @throws {SystemdError} with the errno of `poll` (EBADF for a closed fd)
    */
   waitWritable(fd: number, timeoutMs: number): boolean;
