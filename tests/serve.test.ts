@@ -19,7 +19,7 @@ import { ADOPT_STEPS } from "../ffi/_adopt.ts";
 import type { SocketAddress } from "../mod.ts";
 import { freePort } from "../scripts/systemd/free_port.ts";
 import { ROOT, RUNTIME, runtimeCommand } from "./_runtime.ts";
-import { execStart, serviceLines, systemctlOk } from "./_systemd.ts";
+import { execStart, serviceLines, systemctlOk, writeTcpActivatedService } from "./_systemd.ts";
 import { SKIP as NO_USER_MANAGER, useUserManager } from "./_user_manager.ts";
 
 const ACTIVATE = "/usr/bin/systemd-socket-activate";
@@ -358,23 +358,14 @@ describe("serve() under a real .socket unit", { skip: NO_USER_MANAGER }, () => {
   test("native on the unit's socket; after close() the socket still queues and restarts the service", async () => {
     await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("serve-unit");
-      const port = await freePort();
       const log = join(manager.tmpDir, `${base}.log`);
-      await manager.writeUnit(
-        `${base}.socket`,
-        ["[Socket]", `ListenStream=127.0.0.1:${port}`, ""].join("\n"),
-      );
-      await manager.writeUnit(
-        `${base}.service`,
-        [
-          "[Unit]",
-          "StartLimitIntervalSec=0",
-          "[Service]",
-          `ExecStart=${execStart("tests/fixtures/serve/serve_child.ts")}`,
-          ...serviceLines(log),
-          "",
-        ].join("\n"),
-      );
+      const port = await writeTcpActivatedService(manager, base, [
+        "[Unit]",
+        "StartLimitIntervalSec=0",
+        "[Service]",
+        `ExecStart=${execStart("tests/fixtures/serve/serve_child.ts")}`,
+        ...serviceLines(log),
+      ]);
       await systemctlOk(manager, "start", `${base}.socket`);
       const target = { host: "127.0.0.1", port };
       const first = await get(target, "/");

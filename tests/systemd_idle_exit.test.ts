@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { freePort } from "../scripts/systemd/free_port.ts";
 import {
   ACTIVATION_SERVICE,
   execStart,
@@ -14,6 +13,7 @@ import {
   readText,
   serviceLines,
   systemctlOk,
+  writeTcpActivatedService,
 } from "./_systemd.ts";
 import { SKIP, useUserManager } from "./_user_manager.ts";
 
@@ -25,25 +25,16 @@ describe("idle exit under a real systemd", { skip: SKIP }, () => {
   test("the service exits 0 after the idle time, the socket keeps listening, and the next request starts it again", async () => {
     await systemd.withLogsOnFailure(async (manager) => {
       const base = manager.uniqueName("idle");
-      const port = await freePort();
       const log = join(manager.tmpDir, `${base}.log`);
-      await manager.writeUnit(
-        `${base}.socket`,
-        ["[Socket]", `ListenStream=127.0.0.1:${port}`, ""].join("\n"),
-      );
-      await manager.writeUnit(
-        `${base}.service`,
-        [
-          "[Service]",
-          "Type=notify",
-          `ExecStart=${
-            execStart(ACTIVATION_SERVICE, [manager.tmpDir, "--idle-ms", String(IDLE_MS)])
-          }`,
-          ...serviceLines(log),
-          "TimeoutStartSec=30s",
-          "",
-        ].join("\n"),
-      );
+      const port = await writeTcpActivatedService(manager, base, [
+        "[Service]",
+        "Type=notify",
+        `ExecStart=${
+          execStart(ACTIVATION_SERVICE, [manager.tmpDir, "--idle-ms", String(IDLE_MS)])
+        }`,
+        ...serviceLines(log),
+        "TimeoutStartSec=30s",
+      ]);
       await systemctlOk(manager, "start", `${base}.socket`);
       const service = `${base}.service`;
       const properties = [

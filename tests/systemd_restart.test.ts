@@ -8,11 +8,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { freePort } from "../scripts/systemd/free_port.ts";
 import type { LoadResult } from "../scripts/systemd/load_client.ts";
 import { restartUnderLoad } from "../scripts/systemd/restart_under_load.ts";
 import type { UserManager } from "../scripts/systemd/user_manager.ts";
-import { ACTIVATION_SERVICE, execStart, httpGet, serviceLines, systemctlOk } from "./_systemd.ts";
+import {
+  ACTIVATION_SERVICE,
+  execStart,
+  httpGet,
+  serviceLines,
+  systemctlOk,
+  writeTcpActivatedService,
+} from "./_systemd.ts";
 import { SKIP, useUserManager } from "./_user_manager.ts";
 import { RUNTIME } from "./_runtime.ts";
 
@@ -28,27 +34,18 @@ async function restartServiceUnderLoad(
   serviceArgs: readonly string[],
 ): Promise<{ result: LoadResult; pids: Set<string>; base: string }> {
   const base = manager.uniqueName("restart");
-  const port = await freePort();
-  await manager.writeUnit(
-    `${base}.socket`,
-    ["[Socket]", `ListenStream=127.0.0.1:${port}`, ""].join("\n"),
-  );
-  await manager.writeUnit(
-    `${base}.service`,
-    [
-      "[Unit]",
-      // The default start limit (5 starts in 10 s) would stop the 6th restart.
-      "StartLimitIntervalSec=0",
-      "[Service]",
-      "Type=notify",
-      `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir, ...serviceArgs])}`,
-      ...serviceLines(join(manager.tmpDir, `${base}.log`)),
-      "TimeoutStartSec=30s",
-      // A service that does not drain in time is killed, and the test sees failed requests.
-      "TimeoutStopSec=10s",
-      "",
-    ].join("\n"),
-  );
+  const port = await writeTcpActivatedService(manager, base, [
+    "[Unit]",
+    // The default start limit (5 starts in 10 s) would stop the 6th restart.
+    "StartLimitIntervalSec=0",
+    "[Service]",
+    "Type=notify",
+    `ExecStart=${execStart(ACTIVATION_SERVICE, [manager.tmpDir, ...serviceArgs])}`,
+    ...serviceLines(join(manager.tmpDir, `${base}.log`)),
+    "TimeoutStartSec=30s",
+    // A service that does not drain in time is killed, and the test sees failed requests.
+    "TimeoutStopSec=10s",
+  ]);
   await systemctlOk(manager, "start", `${base}.socket`);
   const first = await httpGet({ host: "127.0.0.1", port }, "/");
   assert.match(first.body, /^hello from \d+\n$/);
