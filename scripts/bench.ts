@@ -228,7 +228,7 @@ async function main(): Promise<void> {
     const systemd_notify = await which("systemd-notify");
     if (systemd_notify === undefined) notes.push("systemd-notify skipped: not installed");
     const runtimes = runtimeSpecs(package_dir, jsrDirectory(work));
-    const node = runtimes[0];
+    const [node, , bun] = runtimes;
     receiver = await startBenchReceiver(programs.receiver, join(work, "notify.sock"));
     const env = { NOTIFY_SOCKET: receiver.path };
 
@@ -362,47 +362,66 @@ async function main(): Promise<void> {
       readonly runtime: RuntimeSpec;
       readonly kind: "bare" | "hand" | "ours" | "npm";
       readonly command: [string, string[]];
+      /** Bun only: run without its transpiler cache, as a service without a writable $HOME does. */
+      readonly uncached: boolean;
       readonly samples: number[];
     }
     const variants: ColdVariant[] = [];
-    for (const runtime of runtimes) {
-      variants.push({ runtime, kind: "bare", command: runtime.command("empty", []), samples: [] });
-      variants.push({
+    const addColdVariants = (runtime: RuntimeSpec, uncached: boolean): void => {
+      const variant = (kind: ColdVariant["kind"], command: [string, string[]]): ColdVariant => ({
         runtime,
-        kind: "hand",
+        kind,
+        command,
+        uncached,
+        samples: [],
+      });
+      variants.push(
+        variant("bare", runtime.command("empty", [])),
         // Node's baseline loads the package's addon, so it is told where the package is.
-        command: runtime.command(
-          `ready_hand_${runtime.name}`,
-          runtime.name === "node" ? [package_dir] : [],
+        variant(
+          "hand",
+          runtime.command(`ready_hand_${runtime.name}`, runtime.name === "node" ? [package_dir] : []),
         ),
-        samples: [],
-      });
-      variants.push({
-        runtime,
-        kind: "ours",
-        command: runtime.script(writeReadyClient(work, runtime.name, runtime.module_url), []),
-        samples: [],
-      });
-    }
+        variant(
+          "ours",
+          runtime.script(writeReadyClient(work, runtime.name, runtime.module_url), []),
+        ),
+      );
+    };
+    for (const runtime of runtimes) addColdVariants(runtime, false);
+    addColdVariants(bun, true);
     if (npm_ok) {
       variants.push({
         runtime: node,
         kind: "npm",
         command: node.command("ready_npm_sd_notify", [npm_prefix]),
+        uncached: false,
         samples: [],
       });
     }
+    // Bun caches what it transpiles under $HOME; "0" turns the cache off.
+    const uncached_env = { ...env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" };
     log(`cold start: ${variants.length} variants × ${sizes.cold_runs} runs, interleaved`);
     for (let run = -1; run < sizes.cold_runs; run++) { // run -1 warms caches up
       for (const variant of variants) {
         receiver.clearReady();
-        const { start, exit } = await launchOnce(programs.launch, variant.command, env);
+        const { start, exit } = await launchOnce(
+          programs.launch,
+          variant.command,
+          variant.uncached ? uncached_env : env,
+        );
         const end = variant.kind === "bare" ? exit : await receiver.nextReady();
         if (run >= 0) variant.samples.push(Number(end - start) / 1e6);
       }
     }
-    const cold_median = (runtime: RuntimeName, kind: ColdVariant["kind"]): number | undefined => {
-      const variant = variants.find((item) => item.runtime.name === runtime && item.kind === kind);
+    const cold_median = (
+      runtime: RuntimeName,
+      kind: ColdVariant["kind"],
+      uncached = false,
+    ): number | undefined => {
+      const variant = variants.find((item) =>
+        item.runtime.name === runtime && item.kind === kind && item.uncached === uncached
+      );
       return variant === undefined ? undefined : median(variant.samples);
     };
     const cold: ColdStartResult[] = runtimes.map((runtime) => ({
@@ -417,6 +436,20 @@ async function main(): Promise<void> {
       ours_ms: cold_median(runtime.name, "ours") as number,
     }));
     const cold_extra: string[] = [];
+    const bun_uncached = {
+      bare: cold_median("bun", "bare", true) as number,
+      hand: cold_median("bun", "hand", true) as number,
+      ours: cold_median("bun", "ours", true) as number,
+    };
+    cold_extra.push(
+      `Bun without its transpiler cache (\`BUN_RUNTIME_TRANSPILER_CACHE_PATH=0\`: what a service ` +
+        `gets when it has no \`$HOME\`, as a system service without \`User=\` does, or cannot ` +
+        `write it): bare start ${bun_uncached.bare.toFixed(1)} ms, hand-written ${
+          bun_uncached.hand.toFixed(1)
+        } ms, with the module ${bun_uncached.ours.toFixed(1)} ms (${
+          bun_uncached.ours >= bun_uncached.hand ? "+" : ""
+        }${(bun_uncached.ours - bun_uncached.hand).toFixed(1)} ms over hand-written). The bundles start with \`// @bun\`, which tells Bun not to transpile them.`,
+    );
     const npm_cold = cold_median("node", "npm");
     if (npm_cold !== undefined) {
       cold_extra.push(

@@ -15,12 +15,18 @@
  *   user catches; any other module a part shares is stateless and copied.
  * - Builtins (`node:*`, `bun:ffi`) stay outside every bundle, and each module
  *   that needs one imports it dynamically, so no builtin loads at start-up.
+ * - Every bundle starts with {@linkcode BUN_PRAGMA}, which tells Bun the file is
+ *   plain JavaScript it need not transpile. Bun otherwise transpiles every file
+ *   it loads and caches the result under `$HOME`; a system service without
+ *   `User=` has no `$HOME`, and a `DynamicUser=` one cannot write it, so each
+ *   start paid about 2 ms to transpile `mod.js` again. Node and Deno read a
+ *   comment.
  * - `dist/**\/*.d.ts`: declarations from `tsc -p tsconfig.build.json`
  *   (isolatedDeclarations), which also type-checks the sources.
  * - `jsr/` (gitignored; `deno.json` publishes it): the same build for JSR, by
  *   {@linkcode writeJsr}. Its JavaScript files are dist/'s, byte for byte,
- *   except that `jsr/mod.js` starts with `/* @ts-self-types="./mod.d.ts" *\/`
- *   (how Deno and JSR find a JavaScript module's types). Its declarations are
+ *   except that `jsr/mod.js` has `/* @ts-self-types="./mod.d.ts" *\/` below
+ *   the pragma line (how Deno and JSR find a JavaScript module's types). Its declarations are
  *   dist/'s with every relative specifier in `from "…"` and `import("…")`
  *   (JSDoc examples included) pointing at the sibling `.d.ts`: Deno resolves
  *   a declaration file's specifiers literally, so tsc's `"./src/notify.ts"`
@@ -50,6 +56,9 @@ export const LAZY_PARTS: Readonly<Record<string, string>> = {
   "ffi/serve_bun.ts": "serve_bun.js",
   "ffi/serve_node.ts": "serve_node.js",
 };
+
+/** First line of every bundle: Bun runs a file that starts with it without transpiling it. */
+export const BUN_PRAGMA = "// @bun";
 
 /** Modules with state or class identity: only `mod.js` may hold them. */
 const START_UP_ONLY: readonly string[] = [
@@ -106,6 +115,7 @@ export async function bundle(directory: string): Promise<void> {
       external: ["node:*", "bun:ffi"],
       plugins: [partsPlugin(part)],
       legalComments: "none",
+      banner: { js: BUN_PRAGMA },
       logLevel: "warning",
       metafile: true,
     });
@@ -124,7 +134,7 @@ export async function bundle(directory: string): Promise<void> {
   }
 }
 
-/** The first line of `jsr/mod.js`: tells Deno and JSR where the module's types are. */
+/** The second line of `jsr/mod.js`: tells Deno and JSR where the module's types are. */
 export const SELF_TYPES = '/* @ts-self-types="./mod.d.ts" */';
 
 /**
@@ -137,7 +147,7 @@ const RELATIVE_SPECIFIER: RegExp =
 /**
  * Writes the build in `dist` (bundles and declarations, as npm ships them) to
  * `jsr` (emptied first) as JSR ships it: the bundles copied, `mod.js` with
- * {@linkcode SELF_TYPES} on top, and each declaration file with its relative
+ * {@linkcode SELF_TYPES} below its pragma line, and each declaration file with its relative
  * specifiers rewritten to the sibling `.d.ts` (see the module header).
  *
  * @param dist a directory written by {@linkcode bundle} and `tsc -p tsconfig.build.json`
@@ -153,7 +163,16 @@ export function writeJsr(dist: string, jsr: string): void {
   mkdirSync(jsr, { recursive: true });
   for (const file of ["mod.js", ...Object.values(LAZY_PARTS)]) {
     const code = readFileSync(join(dist, file), "utf8");
-    writeFileSync(join(jsr, file), file === "mod.js" ? `${SELF_TYPES}\n${code}` : code);
+    if (!code.startsWith(`${BUN_PRAGMA}\n`)) {
+      throw new Error(`${dist}/${file} does not start with "${BUN_PRAGMA}": bundle it again`);
+    }
+    const pragmaEnd = BUN_PRAGMA.length + 1;
+    writeFileSync(
+      join(jsr, file),
+      file === "mod.js"
+        ? `${code.slice(0, pragmaEnd)}${SELF_TYPES}\n${code.slice(pragmaEnd)}`
+        : code,
+    );
   }
   const declarations = readdirSync(dist, { recursive: true, encoding: "utf8" })
     .filter((path) => path.endsWith(".d.ts"));
