@@ -19,7 +19,7 @@
  *   plain JavaScript it need not transpile. Bun otherwise transpiles every file
  *   it loads and caches the result under `$HOME`; a system service without
  *   `User=` has no `$HOME`, and a `DynamicUser=` one cannot write it, so each
- *   start paid about 2 ms to transpile `mod.js` again. Node and Deno read a
+ *   start paid about 2.5 ms to transpile the bundles again. Node and Deno read a
  *   comment.
  * - `dist/**\/*.d.ts`: declarations from `tsc -p tsconfig.build.json`
  *   (isolatedDeclarations), which also type-checks the sources.
