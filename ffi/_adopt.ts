@@ -27,26 +27,15 @@
  */
 
 import { decodeSocketAddress, type SocketAddress } from "../src/socket_address.ts";
+import type { LibcCalls } from "./_libc_backend.ts";
 
 /**
  * The libc functions of `ADOPT_SYMBOLS` (`symbols.ts`) with one JS signature for every
- * runtime (sizes are numbers, buffers are `Uint8Array`s we own).
+ * runtime (sizes are numbers, buffers are `Uint8Array`s we own); those it shares with
+ * the notification backends are typed as there.
  */
-export interface AdoptCalls {
-  /** `int fcntl(int fd, int cmd, int arg)`. */
-  fcntl(fd: number, command: number, argument: number): number;
-  /** `int getsockopt(int, int, int, void *, socklen_t *)`. */
-  getsockopt(
-    fd: number,
-    level: number,
-    option: number,
-    value: Uint8Array,
-    length: Uint8Array,
-  ): number;
-  /** `int getsockname(int, struct sockaddr *, socklen_t *)`. */
-  getsockname(fd: number, address: Uint8Array, length: Uint8Array): number;
-  /** `int open(const char *, int, mode_t)`. */
-  open(path: Uint8Array, flags: number, mode: number): number;
+export interface AdoptCalls
+  extends Pick<LibcCalls, "fcntl" | "getsockopt" | "getsockname" | "open" | "close" | "errno"> {
   /** `ssize_t read(int, void *, size_t)`. */
   read(fd: number, buffer: Uint8Array, count: number): number;
   /** `ssize_t getdents64(int, void *, size_t)`. */
@@ -63,10 +52,6 @@ export interface AdoptCalls {
   unlink(path: Uint8Array): number;
   /** `int rmdir(const char *)`. */
   rmdir(path: Uint8Array): number;
-  /** `int close(int)`. */
-  close(fd: number): number;
-  /** errno right after a call returned -1. */
-  errno(): number;
 }
 
 /** The steps of an adoption, in order; a forced failure names one of them. */

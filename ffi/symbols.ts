@@ -37,6 +37,65 @@ export interface SymbolDefinition {
   readonly result: NativeType;
 }
 
+// Functions both tables below call, defined once. The tables name them as
+// `FCNTL as typeof FCNTL`: isolatedDeclarations needs a property's type spelled out.
+
+// int fcntl(int fd, int cmd, ... /* int arg */);
+const FCNTL = {
+  parameters: [
+    "i32", // int fd
+    "i32", // int cmd: F_GETFD, F_SETFD, F_GETFL or F_SETFL
+    "i32", // int arg (variadic in C, same registers on x86-64 and aarch64 Linux): new flags, else 0
+  ],
+  result: "i32", // the flags (F_GETFD, F_GETFL), 0 (F_SETFD, F_SETFL), or -1
+} as const;
+
+// int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
+const GETSOCKOPT = {
+  parameters: [
+    "i32", // int sockfd
+    "i32", // int level: SOL_SOCKET
+    "i32", // int optname: SO_DOMAIN, SO_TYPE or SO_ACCEPTCONN
+    "buffer", // void *optval: an int
+    "buffer", // socklen_t *optlen: in: sizeof(int); out: bytes written
+  ],
+  result: "i32", // 0, or -1
+} as const;
+
+// int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
+const GETSOCKNAME = {
+  parameters: [
+    "i32", // int sockfd
+    "buffer", // struct sockaddr *addr: 128 bytes (sizeof(struct sockaddr_storage))
+    "buffer", // socklen_t *addrlen: in: buffer size; out: the address's real length
+  ],
+  result: "i32", // 0, or -1
+} as const;
+
+// int close(int fd);
+const CLOSE = {
+  parameters: [
+    "i32", // int fd
+  ],
+  result: "i32", // 0, or -1
+} as const;
+
+// int open(const char *pathname, int flags, ... /* mode_t mode */);
+const OPEN = {
+  parameters: [
+    "buffer", // const char *pathname: NUL-terminated UTF-8
+    "i32", // int flags: O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, or O_RDONLY | O_CLOEXEC
+    "u32", // mode_t mode (variadic in C): 0, unused without O_CREAT
+  ],
+  result: "i32", // the new fd, or -1
+} as const;
+
+// int *__errno_location(void);
+const ERRNO_LOCATION = {
+  parameters: [],
+  result: "pointer", // the calling thread's errno
+} as const;
+
 /**
  * The libc functions the backends call, keyed by their C names.
  *
@@ -84,35 +143,9 @@ export const LIBC_SYMBOLS = {
     ],
     result: "isize", // bytes queued, or -1
   },
-  // int fcntl(int fd, int cmd, ... /* int arg */);
-  fcntl: {
-    parameters: [
-      "i32", // int fd
-      "i32", // int cmd: F_GETFD or F_SETFD
-      "i32", // int arg (variadic in C): the new flags for F_SETFD, 0 otherwise
-    ],
-    result: "i32", // F_GETFD: the flags; F_SETFD: 0; or -1
-  },
-  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
-  getsockopt: {
-    parameters: [
-      "i32", // int sockfd
-      "i32", // int level: SOL_SOCKET
-      "i32", // int optname: SO_DOMAIN, SO_TYPE or SO_ACCEPTCONN
-      "buffer", // void *optval: an int
-      "buffer", // socklen_t *optlen: in: sizeof(int); out: bytes written
-    ],
-    result: "i32", // 0, or -1
-  },
-  // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
-  getsockname: {
-    parameters: [
-      "i32", // int sockfd
-      "buffer", // struct sockaddr *addr: 128 bytes (sizeof(struct sockaddr_storage))
-      "buffer", // socklen_t *addrlen: in: buffer size; out: the address's real length
-    ],
-    result: "i32", // 0, or -1
-  },
+  fcntl: FCNTL as typeof FCNTL,
+  getsockopt: GETSOCKOPT as typeof GETSOCKOPT,
+  getsockname: GETSOCKNAME as typeof GETSOCKNAME,
   // int clock_gettime(clockid_t clockid, struct timespec *tp);
   clock_gettime: {
     parameters: [
@@ -138,27 +171,9 @@ export const LIBC_SYMBOLS = {
     ],
     result: "i32", // number of fds with events, 0 on timeout, or -1
   },
-  // int close(int fd);
-  close: {
-    parameters: [
-      "i32", // int fd
-    ],
-    result: "i32", // 0, or -1
-  },
-  // int open(const char *pathname, int flags, ... /* mode_t mode */);
-  open: {
-    parameters: [
-      "buffer", // const char *pathname: NUL-terminated UTF-8
-      "i32", // int flags: O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-      "u32", // mode_t mode (variadic in C): 0, unused without O_CREAT
-    ],
-    result: "i32", // the new fd, or -1
-  },
-  // int *__errno_location(void);
-  __errno_location: {
-    parameters: [],
-    result: "pointer", // the calling thread's errno
-  },
+  close: CLOSE as typeof CLOSE,
+  open: OPEN as typeof OPEN,
+  __errno_location: ERRNO_LOCATION as typeof ERRNO_LOCATION,
 } as const;
 
 /** Accepts only a table whose every entry is a {@linkcode SymbolDefinition} (a compile-time check). */
@@ -206,44 +221,10 @@ export type NativeLibrary<
  * reports failure by returning -1 and setting errno.
  */
 export const ADOPT_SYMBOLS = {
-  // int fcntl(int fd, int cmd, ... /* int arg */);
-  fcntl: {
-    parameters: [
-      "i32", // int fd
-      "i32", // int cmd: F_GETFD, F_GETFL or F_SETFL
-      "i32", // int arg (variadic in C, same registers on x86-64 and aarch64 Linux)
-    ],
-    result: "i32", // the flags, 0, or -1
-  },
-  // int getsockopt(int sockfd, int level, int optname, void *optval, socklen_t *optlen);
-  getsockopt: {
-    parameters: [
-      "i32", // int sockfd
-      "i32", // int level: SOL_SOCKET
-      "i32", // int optname: SO_DOMAIN, SO_TYPE or SO_ACCEPTCONN
-      "buffer", // void *optval: an int
-      "buffer", // socklen_t *optlen
-    ],
-    result: "i32", // 0, or -1
-  },
-  // int getsockname(int sockfd, struct sockaddr *addr, socklen_t *addrlen);
-  getsockname: {
-    parameters: [
-      "i32", // int sockfd
-      "buffer", // struct sockaddr *addr: 128 bytes
-      "buffer", // socklen_t *addrlen: in: buffer size; out: the real length
-    ],
-    result: "i32", // 0, or -1
-  },
-  // int open(const char *pathname, int flags, ... /* mode_t mode */);
-  open: {
-    parameters: [
-      "buffer", // const char *pathname: NUL-terminated
-      "i32", // int flags: O_RDONLY | O_CLOEXEC (| O_DIRECTORY)
-      "u32", // mode_t mode: 0, unused without O_CREAT
-    ],
-    result: "i32", // the new fd, or -1
-  },
+  fcntl: FCNTL as typeof FCNTL,
+  getsockopt: GETSOCKOPT as typeof GETSOCKOPT,
+  getsockname: GETSOCKNAME as typeof GETSOCKNAME,
+  open: OPEN as typeof OPEN,
   // ssize_t read(int fd, void *buf, size_t count);
   read: {
     parameters: [
@@ -312,18 +293,8 @@ export const ADOPT_SYMBOLS = {
     ],
     result: "i32", // 0, or -1
   },
-  // int close(int fd);
-  close: {
-    parameters: [
-      "i32", // int fd
-    ],
-    result: "i32", // 0, or -1
-  },
-  // int *__errno_location(void);
-  __errno_location: {
-    parameters: [],
-    result: "pointer", // the calling thread's errno
-  },
+  close: CLOSE as typeof CLOSE,
+  __errno_location: ERRNO_LOCATION as typeof ERRNO_LOCATION,
 } as const;
 
 /** The shape of {@linkcode ADOPT_SYMBOLS}, checked against `SymbolDefinition`. */
